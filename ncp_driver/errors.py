@@ -1,0 +1,30 @@
+"""The exception types of the core. Each layer raises its own subclass.
+
+Messages say what was wrong, where, and what to do next.
+"""
+
+from __future__ import annotations
+
+
+class NcpDriverError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class PreprocessingError(NcpDriverError):
+    """A frame or a preprocessing specification that cannot be used."""
+
+
+class ImageDecodeError(NcpDriverError):
+    """A camera message that cannot be turned into pixels (bad encoding, size, data)."""
+
+
+class ModelContractError(NcpDriverError):
+    """An ONNX file that is not an ncp_driver steering model, or is missing part of the contract."""
+
+
+class ProviderError(NcpDriverError):
+    """An execution provider was asked for and is not available."""
+
+
+class ConfigError(NcpDriverError):
+    """A setting that is out of range or inconsistent."""
