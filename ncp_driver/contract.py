@@ -94,6 +94,9 @@ class ModelCard:
     wiring: dict[str, Any] = field(default_factory=dict)
     training_data: dict[str, Any] = field(default_factory=dict)
     exporter: str = ""
+    frame_period_s: float = (
+        1.0 / 30.0
+    )  # nominal camera period: elapsed_s / this = the cell's time step
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -114,6 +117,7 @@ class ModelCard:
             "wiring": json.dumps(self.wiring, sort_keys=True),
             "training_data": json.dumps(self.training_data, sort_keys=True),
             "exporter": self.exporter,
+            "frame_period_s": repr(self.frame_period_s),
         }
         meta.update(self.extra)
         return {META_PREFIX + key: value for key, value in meta.items()}
@@ -164,6 +168,7 @@ class ModelCard:
                 wiring=json.loads(ours.get("wiring", "{}")),
                 training_data=json.loads(ours.get("training_data", "{}")),
                 exporter=ours.get("exporter", ""),
+                frame_period_s=float(ours.get("frame_period_s", 1.0 / 30.0)),
                 extra={k: v for k, v in ours.items() if k not in _CARD_KEYS},
             )
         except (ValueError, TypeError) as exc:
@@ -200,4 +205,5 @@ _CARD_KEYS = {
     "wiring",
     "training_data",
     "exporter",
+    "frame_period_s",
 }
