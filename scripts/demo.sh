@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The whole stack on a built-in default, no data and no ROS needed: generate a synthetic drive
+# bag, replay it through the on-car pipeline with the default model, count takeovers, measure
+# lateral discomfort, and write an HTML report. Extra arguments go to `ncp-demo`.
+set -euo pipefail
+source "$(dirname "$0")/_venv.sh" bags
+exec ncp-demo "$@"
