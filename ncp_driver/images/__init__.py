@@ -1,0 +1,34 @@
+"""Camera messages to pixels: sensor_msgs/Image and CompressedImage from any message object.
+
+Needs only numpy and OpenCV. ``decode_image`` gives the full RGB frame; ``decode_cropped`` the
+model's cropped image by the fastest exact route; ``image_stamp`` the capture time.
+"""
+
+from __future__ import annotations
+
+from ncp_driver.images.compressed import (
+    REDUCE_FACTORS,
+    compressed_size,
+    decode_compressed,
+    jpeg_reduce_factor,
+)
+from ncp_driver.images.decode import decode_cropped, decode_image, is_compressed
+from ncp_driver.images.errors import ImageDecodeError
+from ncp_driver.images.raw import RAW_ENCODINGS, RawEncoding, decode_raw, raw_pixels
+from ncp_driver.images.stamps import image_stamp
+
+__all__ = [
+    "RAW_ENCODINGS",
+    "REDUCE_FACTORS",
+    "ImageDecodeError",
+    "RawEncoding",
+    "compressed_size",
+    "decode_compressed",
+    "decode_cropped",
+    "decode_image",
+    "decode_raw",
+    "image_stamp",
+    "is_compressed",
+    "jpeg_reduce_factor",
+    "raw_pixels",
+]

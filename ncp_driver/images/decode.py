@@ -1,0 +1,69 @@
+"""Any camera message to pixels: the full frame, or straight to the model's cropped image."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import cv2
+import numpy as np
+
+from ncp_driver.images.compressed import compressed_size, decode_compressed, jpeg_reduce_factor
+from ncp_driver.images.errors import ImageDecodeError
+from ncp_driver.images.raw import raw_pixels, to_rgb
+from ncp_driver.preprocessing import PAPER_PREPROCESSING, Preprocessing, crop_and_resize
+
+__all__ = ["decode_cropped", "decode_image", "is_compressed"]
+
+
+def is_compressed(msg: Any) -> bool:
+    """True for a CompressedImage (``format`` and ``data``), False for an Image (``encoding``)."""
+    if hasattr(msg, "encoding") and hasattr(msg, "height"):
+        return False
+    if hasattr(msg, "format") and hasattr(msg, "data"):
+        return True
+    raise ImageDecodeError(
+        f"{type(msg).__name__} has the fields of neither sensor_msgs/Image (height, width, "
+        "encoding, is_bigendian, step, data) nor sensor_msgs/CompressedImage (format, data)"
+    )
+
+
+def decode_image(msg: Any, reduce: int = 1) -> np.ndarray:
+    """A sensor_msgs Image or CompressedImage as a new H x W x 3 uint8 RGB array.
+
+    ``reduce`` (1, 2, 4, 8) applies to JPEG only: decode at 1/reduce of the size. Mono is
+    replicated to three channels; 16-bit samples keep their high byte (see ``images.raw``).
+    Raises :class:`ImageDecodeError` with the reason.
+    """
+    if is_compressed(msg):
+        return decode_compressed(msg, reduce)
+    pixels, encoding = raw_pixels(msg)
+    return to_rgb(pixels, encoding)
+
+
+def decode_cropped(
+    msg: Any, spec: Preprocessing = PAPER_PREPROCESSING, reduced_jpeg: bool = True
+) -> np.ndarray:
+    """The model's uint8 image (out_height x out_width x 3 RGB) of a camera message.
+
+    Equals ``crop_and_resize(decode_image(msg, reduce), spec)`` where ``reduce`` is 1 for raw
+    frames and, with ``reduced_jpeg``, :func:`jpeg_reduce_factor` of the JPEG's full size. It is
+    faster where that is exact: rgb8 is cropped in place and bgr8 (and JPEG on an older OpenCV)
+    is cropped and resized before its channels are swapped, as resizing treats channels apart.
+    """
+    if is_compressed(msg):
+        reduce = 1
+        if reduced_jpeg:
+            size = compressed_size(msg)
+            if size is not None:
+                reduce = jpeg_reduce_factor(spec, *size)
+        try:
+            bgr = decode_compressed(msg, reduce, rgb=False)
+        except ValueError as exc:  # pragma: no cover - reduce comes from jpeg_reduce_factor
+            raise ImageDecodeError(str(exc)) from exc
+        return cv2.cvtColor(crop_and_resize(bgr, spec), cv2.COLOR_BGR2RGB)
+    pixels, encoding = raw_pixels(msg)
+    if encoding.name == "rgb8":
+        return np.ascontiguousarray(crop_and_resize(pixels, spec))
+    if encoding.name == "bgr8":
+        return cv2.cvtColor(crop_and_resize(pixels, spec), cv2.COLOR_BGR2RGB)
+    return crop_and_resize(to_rgb(pixels, encoding), spec)
