@@ -13,15 +13,11 @@ from pathlib import Path
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 from rosbags.typesys.store import Typestore
 
-from ncp_driver.errors import NcpDriverError
+from ncp_driver.bags.errors import MessageTypeError
 
 __all__ = ["BUNDLED_MSG_DIR", "MessageTypeError", "make_typestore", "register_msg_dir"]
 
 BUNDLED_MSG_DIR = Path(__file__).parent / "msg"
-
-
-class MessageTypeError(NcpDriverError):
-    """A message definition that cannot be found or parsed."""
 
 
 def register_msg_dir(store: Typestore, root: Path) -> list[str]:

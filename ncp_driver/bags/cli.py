@@ -1,0 +1,439 @@
+"""``ncp-bag``: inspect bags, extract data, build training sets, count takeovers, rate comfort.
+
+Every command takes one or more bags (ROS 1 ``.bag``, ROS 2 folders, ``.db3``, ``.mcap``; several
+are read as one recording in time order), finds its topics by message type unless given, reads
+only the topics it needs, and prints a table (or a JSON document with ``--json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ncp_driver.bags.errors import BagError
+from ncp_driver.bags.output import check_new, dump_json
+from ncp_driver.bags.reader import Recording
+from ncp_driver.bags.series import Series, require_messages
+from ncp_driver.errors import NcpDriverError
+from ncp_driver.preprocessing import PAPER_PREPROCESSING, Preprocessing
+from ncp_driver.takeover import DEFAULT_MIN_DURATION_S
+
+__all__ = ["build_parser", "main"]
+
+DISCOMFORT_HELP = """\
+Lateral discomfort over autonomous driving (all driving if the bag has no auto-mode flag).
+
+Every source present is used. GPS: fixes in local east/north metres, resampled to --rate Hz,
+Savitzky-Golay (cubic over --window s) velocity v and acceleration a; speed |v|;
+a_lat = (v x a)/|v| (= speed x yaw rate). Odometry: a_lat = twist.linear.x * twist.angular.z.
+IMU: a_lat = speed * (gyro rate about the vertical = mean accelerometer direction while not
+turning), speed from odometry, else GPS. Jerk = d a_lat/dt (same filter). Samples below --min-speed are left out.
+Reports RMS, p95, max of |a_lat| and |jerk| and the share of time above the nuPlan comfort
+limits |a_lat| > 4.89 m/s^2, |jerk| > 8.37 m/s^3.
+"""
+
+
+def _progress_factory(enabled: bool) -> Callable[[Iterable[Any], int, str], Iterable[Any]]:
+    def progress(items: Iterable[Any], total: int, desc: str = "") -> Iterable[Any]:
+        if not enabled:
+            return items
+        from tqdm import tqdm
+
+        return tqdm(items, total=total, desc=desc or None, unit="msg", leave=False, disable=None)
+
+    return progress
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("bags", nargs="+", type=Path, help="bag files or folders (one recording)")
+    parser.add_argument(
+        "--msg-dir",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="DIR",
+        help="folder of <pkg>/msg/*.msg for types the bag does not define (repeatable)",
+    )
+    parser.add_argument("--json", action="store_true", help="print a JSON document instead")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _topic_flags(parser: argparse.ArgumentParser, roles: Sequence[str]) -> None:
+    helps = {
+        "camera": ("--camera", "camera topic (Image or CompressedImage)"),
+        "gps": ("--gps", "GPS topic (NavSatFix)"),
+        "auto": (
+            "--auto",
+            "auto-mode flag topic (std_msgs/Bool, True = autonomous), or TOPIC:FIELD of any type",
+        ),
+        "steering": (
+            "--steering",
+            "steering topic (AckermannDrive(Stamped)), or TOPIC:FIELD (angle in rad) of any type",
+        ),
+        "odometry": ("--odom", "odometry topic (nav_msgs/Odometry)"),
+        "imu": ("--imu", "IMU topic (sensor_msgs/Imu)"),
+    }
+    for role in roles:
+        flag, text = helps[role]
+        parser.add_argument(
+            flag, dest=f"topic_{role}", metavar="TOPIC", help=text + "; default: found by type"
+        )
+
+
+def _motion_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--rate", type=float, default=10.0, help="analysis grid rate, Hz (10)")
+    parser.add_argument("--window", type=float, default=2.0, help="smoothing window, s (2.0)")
+    parser.add_argument(
+        "--min-speed",
+        type=float,
+        default=1.0,
+        help="speed below which heading is ignored, m/s (1.0)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ncp-bag",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    info = sub.add_parser("info", help="format, duration, topics with types, counts and rates")
+    _common(info)
+    info.add_argument(
+        "--exact",
+        action="store_true",
+        help="read every record time for per-topic first/last stamps and rates (slower)",
+    )
+
+    ext = sub.add_parser(
+        "extract",
+        help="frames to PNG/JPEG/NPZ/HDF5; GPS, auto mode, steering, odometry, IMU to CSV",
+        description="Extract into one output folder, written atomically. Without --only, every "
+        "kind the bag has is extracted (the paper's export: images, GPS, auto-mode switch).",
+    )
+    _common(ext)
+    ext.add_argument("-o", "--out", type=Path, required=True, help="output folder")
+    ext.add_argument(
+        "--only",
+        action="append",
+        choices=["frames", "gps", "auto", "steering", "odometry", "imu"],
+        default=[],
+        help="extract only this kind (repeatable); it must then be in the bag",
+    )
+    ext.add_argument(
+        "--camera", action="append", default=[], metavar="TOPIC", help="camera topic (repeatable)"
+    )
+    _topic_flags(ext, ["gps", "auto", "steering", "odometry", "imu"])
+    ext.add_argument(
+        "--format",
+        dest="frames_format",
+        choices=["png", "jpg", "npz", "h5"],
+        default="png",
+        help="frames as PNG or JPEG files, or one NPZ or HDF5 with stamps (png)",
+    )
+    crop = ext.add_mutually_exclusive_group()
+    crop.add_argument(
+        "--crop", action="store_true", help="crop and resize with the paper's preprocessing"
+    )
+    crop.add_argument(
+        "--model", type=Path, metavar="ONNX", help="crop and resize with this model's preprocessing"
+    )
+    ext.add_argument(
+        "--reduce",
+        type=int,
+        choices=[1, 2, 4, 8],
+        default=1,
+        help="decode JPEG at 1/N size (full frames)",
+    )
+    ext.add_argument("--jpeg-quality", type=int, default=95, help="quality of written JPEGs (95)")
+    ext.add_argument("--force", action="store_true", help="replace an existing output folder")
+
+    ts = sub.add_parser(
+        "trainset",
+        help="a drive file (HDF5: camera_front, timestamp, inverse_r) for training",
+        description="Label every frame with the curvature driven (1/m, positive left) from "
+        "--label: steering (tan(angle)/wheelbase), odometry (yaw rate/speed) or imu (vertical "
+        "gyro rate/speed from odometry or GPS). A frame is kept if a label sample lies within "
+        "--max-skew s and the speed is at least --min-speed. Frames are cropped and resized "
+        "with the paper's (or --model's) preprocessing unless --full-frames.",
+    )
+    _common(ts)
+    ts.add_argument("-o", "--out", type=Path, required=True, help="output .h5 file")
+    ts.add_argument("--label", choices=["steering", "odometry", "imu"], default="steering")
+    ts.add_argument("--wheelbase", type=float, help="wheelbase in metres (steering label)")
+    ts.add_argument(
+        "--min-speed", type=float, default=1.0, help="leave out frames slower, m/s (1.0)"
+    )
+    ts.add_argument(
+        "--max-skew", type=float, default=0.05, help="largest frame-to-label time offset, s (0.05)"
+    )
+    ts.add_argument("--full-frames", action="store_true", help="store full frames, uncropped")
+    ts.add_argument("--model", type=Path, metavar="ONNX", help="use this model's preprocessing")
+    _topic_flags(ts, ["camera", "steering", "odometry", "imu", "gps"])
+    ts.add_argument("--force", action="store_true", help="replace an existing output file")
+
+    tk = sub.add_parser(
+        "takeovers",
+        help="the paper's crash count: takeovers, autonomous time and distance, rates, map",
+        description="A takeover is an autonomous-to-manual transition of the auto-mode flag, "
+        "debounced: a change counts once the new value held --min-duration s.",
+    )
+    _common(tk)
+    _topic_flags(tk, ["auto", "gps", "odometry"])
+    tk.add_argument(
+        "--min-duration",
+        type=float,
+        default=DEFAULT_MIN_DURATION_S,
+        help=f"debounce: shortest mode change that counts, s ({DEFAULT_MIN_DURATION_S})",
+    )
+    tk.add_argument("--map", type=Path, metavar="PNG", help="write the GPS track map here")
+    tk.add_argument("--force", action="store_true", help="replace an existing map")
+
+    dc = sub.add_parser(
+        "discomfort",
+        help="lateral acceleration and jerk over autonomous driving vs nuPlan limits",
+        description=DISCOMFORT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _common(dc)
+    _topic_flags(dc, ["auto", "gps", "odometry", "imu"])
+    _motion_flags(dc)
+    dc.add_argument(
+        "--min-duration", type=float, default=DEFAULT_MIN_DURATION_S, help="auto-flag debounce, s"
+    )
+    dc.add_argument("--all-driving", action="store_true", help="ignore the auto-mode flag")
+    dc.add_argument("--plot", type=Path, metavar="PNG", help="write the plot here")
+    dc.add_argument("--force", action="store_true", help="replace an existing plot")
+    return parser
+
+
+def _given(args: argparse.Namespace) -> dict[str, str | None]:
+    return {
+        role: getattr(args, f"topic_{role}", None)
+        for role in ("camera", "gps", "auto", "steering", "odometry", "imu")
+    }
+
+
+def _model_preprocessing(path: Path) -> Preprocessing:
+    """The preprocessing stored in an exported model's metadata."""
+    import onnxruntime
+
+    from ncp_driver.contract import ModelCard
+
+    if not path.is_file():
+        raise BagError(f"{path} does not exist: give an ONNX model exported by ncp-export")
+    try:
+        session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    except Exception as exc:
+        raise BagError(f"{path}: onnxruntime cannot load it ({exc}); give an ONNX model") from exc
+    card = ModelCard.from_metadata(session.get_modelmeta().custom_metadata_map, source=str(path))
+    return card.preprocessing
+
+
+def _emit(args: argparse.Namespace, document: dict[str, Any], table: str) -> None:
+    if args.json:
+        dump_json(document, sys.stdout)
+    else:
+        print(table)
+
+
+# -- commands ----------------------------------------------------------------------------------
+def _info(args: argparse.Namespace) -> None:
+    from ncp_driver.bags.info import info_document, info_table
+
+    progress = _progress_factory(not args.no_progress)
+    with Recording(args.bags, args.msg_dir) as rec:
+        doc = info_document(rec, args.exact, lambda it, n: progress(it, n, "scanning"))
+    _emit(args, doc, info_table(doc))
+
+
+def _extract(args: argparse.Namespace) -> None:
+    from ncp_driver.bags.extract import extract, plan_extract
+
+    check_new([args.out], args.force)
+    preprocessing = None
+    if args.model:
+        preprocessing = _model_preprocessing(args.model)
+    elif args.crop:
+        preprocessing = PAPER_PREPROCESSING
+    progress = _progress_factory(not args.no_progress)
+    with Recording(args.bags, args.msg_dir) as rec:
+        plan = plan_extract(rec, args.only, args.camera, _given(args))
+        summary = extract(
+            rec,
+            plan,
+            args.out,
+            frames_format=args.frames_format,
+            preprocessing=preprocessing,
+            reduce=args.reduce,
+            jpeg_quality=args.jpeg_quality,
+            force=args.force,
+            progress=lambda it, n: progress(it, n, "extract"),
+        )
+    _emit(args, summary.to_json(), summary.table())
+
+
+def _trainset(args: argparse.Namespace) -> None:
+    from ncp_driver.bags.trainset import TrainsetSettings, build_trainset
+
+    check_new([args.out], args.force)
+    preprocessing: Preprocessing | None = PAPER_PREPROCESSING
+    if args.full_frames:
+        preprocessing = None
+    elif args.model:
+        preprocessing = _model_preprocessing(args.model)
+    settings = TrainsetSettings(
+        source=args.label,
+        wheelbase_m=args.wheelbase,
+        min_speed=args.min_speed,
+        max_skew_s=args.max_skew,
+        preprocessing=preprocessing,
+    )
+    with Recording(args.bags, args.msg_dir) as rec:
+        summary = build_trainset(
+            rec,
+            args.out,
+            settings,
+            given=_given(args),
+            force=args.force,
+            progress=_progress_factory(not args.no_progress),
+        )
+    _emit(args, summary.to_json(), summary.table())
+
+
+def _small_topics(
+    rec: Recording, args: argparse.Namespace, required: Sequence[str], optional: Sequence[str]
+) -> dict[str, Series]:
+    """Load the series of the roles asked for, by role name; required ones must have messages."""
+    from ncp_driver.bags.series import kind_for, load_series
+    from ncp_driver.bags.topics import find_topic, find_topic_optional
+
+    topics = rec.topics
+    source = rec.describe()
+    given = _given(args)
+    roles: dict[str, str] = {}
+    for role in required:
+        roles[find_topic(topics, role, given.get(role), source)] = role
+    for role in optional:
+        found = find_topic_optional(topics, role, given.get(role), source)
+        if found is not None and found not in roles and topics[found].msgcount:
+            roles[found] = role
+    kinds = {topic: kind_for(role, given.get(role)) for topic, role in roles.items()}
+    progress = _progress_factory(not args.no_progress)
+    series = load_series(rec, kinds, lambda it, n: progress(it, n, "reading"))
+    by_role = {role: series[topic] for topic, role in roles.items()}
+    for role in required:
+        require_messages(by_role[role], source)
+    return by_role
+
+
+def _takeovers(args: argparse.Namespace) -> None:
+    from ncp_driver.bags.modes import ModeTimeline
+    from ncp_driver.bags.plots import plot_takeover_map
+    from ncp_driver.bags.takeovers import gps_valid, takeover_report
+
+    if args.map:
+        check_new([args.map], args.force)
+    with Recording(args.bags, args.msg_dir) as rec:
+        series = _small_topics(rec, args, ["auto"], ["gps", "odometry"])
+        start, end = rec.start_ns * 1e-9, rec.end_ns * 1e-9
+        skipped = dict(rec.skipped)
+        bags = [str(p) for p in rec.paths]
+    gps = series.get("gps")
+    report = takeover_report(
+        series["auto"],
+        gps,
+        series.get("odometry"),
+        start,
+        end,
+        args.min_duration,
+        bags,
+        skipped=skipped,
+    )
+    doc = report.to_json()
+    if args.map:
+        timeline = ModeTimeline.from_flag(
+            series["auto"].stamp, series["auto"]["autonomous"], end, args.min_duration
+        )
+        if gps is not None:
+            ok = gps_valid(gps)
+            gt, lat, lon = gps.stamp[ok], gps["latitude"][ok], gps["longitude"][ok]
+        else:
+            gt = lat = lon = np.empty(0)
+        plot_takeover_map(args.map, report, gt, lat, lon, timeline, force=args.force)
+        doc["map"] = str(args.map)
+    _emit(args, doc, report.table() + (f"\nmap: {args.map}" if args.map else ""))
+
+
+def _discomfort(args: argparse.Namespace) -> None:
+    from ncp_driver.bags.discomfort import discomfort_report, motions
+    from ncp_driver.bags.modes import ModeTimeline
+    from ncp_driver.bags.motion import MotionSettings
+    from ncp_driver.bags.plots import plot_discomfort
+
+    if args.plot:
+        check_new([args.plot], args.force)
+    settings = MotionSettings(rate_hz=args.rate, window_s=args.window, min_speed=args.min_speed)
+    optional = ["gps", "odometry", "imu"] + ([] if args.all_driving else ["auto"])
+    with Recording(args.bags, args.msg_dir) as rec:
+        series = _small_topics(rec, args, [], optional)
+        start, end = rec.start_ns * 1e-9, rec.end_ns * 1e-9
+        skipped = dict(rec.skipped)
+        bags = [str(p) for p in rec.paths]
+        if not any(role in series for role in ("gps", "odometry", "imu")):
+            raise BagError(
+                f"{rec.describe()}: no GPS, odometry or IMU topic with messages, so no lateral "
+                f"acceleration; its topics: {rec.topic_list()}"
+            )
+    auto = series.get("auto")
+    timeline = (
+        ModeTimeline.from_flag(auto.stamp, auto["autonomous"], end, args.min_duration)
+        if auto is not None
+        else None
+    )
+    sources = motions(series.get("gps"), series.get("odometry"), series.get("imu"), settings)
+    report = discomfort_report(
+        sources, timeline, bags, settings, auto.topic if auto is not None else None, skipped
+    )
+    doc = report.to_json()
+    if args.plot:
+        plot_discomfort(args.plot, sources, timeline, start, force=args.force)
+        doc["plot"] = str(args.plot)
+    _emit(args, doc, report.table() + (f"\nplot: {args.plot}" if args.plot else ""))
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], None]] = {
+    "info": _info,
+    "extract": _extract,
+    "trainset": _trainset,
+    "takeovers": _takeovers,
+    "discomfort": _discomfort,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``ncp-bag``; returns the exit status (0 ok, 1 error, 130 interrupted)."""
+    args = build_parser().parse_args(argv)
+    try:
+        COMMANDS[args.command](args)
+    except NcpDriverError as exc:
+        print(f"ncp-bag {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"ncp-bag {args.command}: interrupted; no output was written", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # output piped into a reader that stopped early (| head)
+        sys.stderr.close()
+        return 1
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,23 @@
+"""The bag tools' exception types. Messages name the file, the problem and what to do next."""
+
+from __future__ import annotations
+
+from ncp_driver.errors import NcpDriverError
+
+__all__ = ["BagError", "MessageTypeError", "OutputExistsError", "TopicError"]
+
+
+class BagError(NcpDriverError):
+    """A bag that cannot be read, or a request it cannot answer."""
+
+
+class MessageTypeError(BagError):
+    """A message definition that cannot be found or parsed."""
+
+
+class TopicError(BagError):
+    """A topic that is missing, ambiguous or of the wrong type; the message lists what the bag has."""
+
+
+class OutputExistsError(BagError):
+    """An output that exists already and would be overwritten without ``--force``."""
