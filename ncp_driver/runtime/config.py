@@ -28,6 +28,7 @@ class PipelineConfig:
     intra_op_threads: int = 1
     warmup_runs: int = 3
     trt_cache_dir: str = ""  # TensorRT engine cache ("" = next to the model)
+    gpu_device_id: int = 0  # the CUDA device for the cuda and tensorrt providers
 
     # Vehicle (bicycle model): road-wheel angle = atan(wheelbase * curvature).
     wheelbase_m: float = 2.7
@@ -102,6 +103,8 @@ class PipelineConfig:
             raise ConfigError(
                 f"intra_op_threads = {self.intra_op_threads} must be >= 0 (0 = onnxruntime's choice)"
             )
+        if self.gpu_device_id < 0:
+            raise ConfigError(f"gpu_device_id = {self.gpu_device_id} must be >= 0")
         if self.warmup_runs < 0:
             raise ConfigError(f"warmup_runs = {self.warmup_runs} must be >= 0")
 

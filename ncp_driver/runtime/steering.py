@@ -1,0 +1,129 @@
+"""Curvature to steering angle (bicycle model), and the limits every command passes before it leaves.
+
+Order of the limits, for a raw curvature ``k`` at image stamp ``t``:
+
+1. magnitude: ``|k| <= max_curvature`` and, if set, ``tan(max_steering_angle_rad) / wheelbase``
+   (named ``max_curvature`` or ``max_steering_angle``, whichever binds);
+   lateral acceleration: ``|k| <= max_lateral_accel / v^2`` when enabled and the speed is known;
+2. rate: ``|k - k_prev| <= max_curvature_rate * (t - t_prev)`` against the last command, except
+   for the first command after a reset or when the last one is older than the watchdog timeout;
+3. the magnitude limits again, which can bind only when they tightened since the last command
+   (the speed rose): a hard limit beats the rate limit.
+
+Each name in ``limits_active`` is a limit that changed the value.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ncp_driver.runtime.config import PipelineConfig
+
+__all__ = [
+    "LIMIT_NAMES",
+    "SteeringCommand",
+    "SteeringLimiter",
+    "curvature_to_steering_angle",
+    "steering_angle_to_curvature",
+]
+
+LIMIT_NAMES = ("max_curvature", "max_steering_angle", "max_lateral_accel", "max_curvature_rate")
+
+
+def curvature_to_steering_angle(
+    curvature: float, wheelbase: float, steering_ratio: float = 1.0
+) -> float:
+    """Steering angle in rad for a curvature in 1/m: ``atan(wheelbase * k) * steering_ratio``.
+
+    With ``steering_ratio`` 1 this is the road-wheel angle; with the car's ratio, the
+    steering-wheel angle. Positive turns left (REP 103).
+    """
+    return math.atan(wheelbase * curvature) * steering_ratio
+
+
+def steering_angle_to_curvature(
+    angle: float, wheelbase: float, steering_ratio: float = 1.0
+) -> float:
+    """Inverse of :func:`curvature_to_steering_angle`: ``tan(angle / steering_ratio) / wheelbase``."""
+    return math.tan(angle / steering_ratio) / wheelbase
+
+
+@dataclass(frozen=True)
+class SteeringCommand:
+    """What may be sent to the car for one frame, after the limits."""
+
+    stamp: float  # the source image's stamp, s
+    curvature: float  # 1/m after limits (what may be sent)
+    steering_angle: float  # rad: atan(wheelbase * curvature) * steering_ratio
+    raw_curvature: float  # the model's output before limits
+    limits_active: tuple[str, ...]  # the limits that changed the value
+    autonomous: bool  # the mode the frame was processed in
+
+    @property
+    def limited(self) -> bool:
+        return bool(self.limits_active)
+
+
+class SteeringLimiter:
+    """Applies the configured limits to a stream of raw curvatures (one per image stamp)."""
+
+    def __init__(self, config: PipelineConfig) -> None:
+        self._config = config
+        self._max_curvature = config.max_curvature
+        self._magnitude_name = "max_curvature"
+        if config.max_steering_angle_rad > 0:
+            by_angle = math.tan(config.max_steering_angle_rad) / config.wheelbase_m
+            if by_angle < self._max_curvature:
+                self._max_curvature = by_angle
+                self._magnitude_name = "max_steering_angle"
+        self._last: tuple[float, float] | None = None  # (stamp, curvature) of the last command
+
+    @property
+    def max_curvature(self) -> float:
+        """The tighter of ``max_curvature`` and the steering-angle limit, in 1/m."""
+        return self._max_curvature
+
+    def reset(self) -> None:
+        """Forget the last command: the next one is not rate limited."""
+        self._last = None
+
+    def _magnitude(self, value: float, speed: float | None, active: list[str]) -> float:
+        bound, name = self._max_curvature, self._magnitude_name
+        if self._config.max_lateral_accel > 0 and speed is not None and speed != 0:
+            by_accel = self._config.max_lateral_accel / (speed * speed)
+            if by_accel < bound:
+                bound, name = by_accel, "max_lateral_accel"
+        if abs(value) > bound:
+            if name not in active:
+                active.append(name)
+            return math.copysign(bound, value)
+        return value
+
+    def apply(
+        self, raw: float, stamp: float, speed: float | None = None
+    ) -> tuple[float, tuple[str, ...]]:
+        """Limit ``raw`` (finite, 1/m) for a frame stamped ``stamp``; returns (curvature, names)."""
+        active: list[str] = []
+        value = self._magnitude(raw, speed, active)
+        if self._last is not None:
+            last_stamp, last_value = self._last
+            dt = stamp - last_stamp
+            if dt <= self._config.watchdog_timeout_s:
+                step = self._config.max_curvature_rate * max(dt, 0.0)
+                if abs(value - last_value) > step:
+                    value = last_value + math.copysign(step, value - last_value)
+                    active.append("max_curvature_rate")
+                    value = self._magnitude(value, speed, active)
+        self._last = (stamp, value)
+        return value, tuple(active)
+
+    def command(
+        self, raw: float, stamp: float, autonomous: bool, speed: float | None = None
+    ) -> SteeringCommand:
+        """The limited :class:`SteeringCommand` for the model's curvature ``raw``."""
+        value, active = self.apply(raw, stamp, speed)
+        angle = curvature_to_steering_angle(
+            value, self._config.wheelbase_m, self._config.steering_ratio
+        )
+        return SteeringCommand(stamp, value, angle, raw, active, autonomous)
