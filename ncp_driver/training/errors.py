@@ -1,0 +1,38 @@
+"""The training layer's exception types."""
+
+from __future__ import annotations
+
+from ncp_driver.errors import ConfigError, NcpDriverError
+
+__all__ = [
+    "CheckpointError",
+    "DriveDataError",
+    "RunDirectoryError",
+    "TrainingConfigError",
+    "TrainingDivergedError",
+    "TrainingError",
+]
+
+
+class TrainingError(NcpDriverError):
+    """Base class of the errors raised while building, training or checkpointing a model."""
+
+
+class DriveDataError(TrainingError):
+    """A drive file (or directory of drive files) that cannot be used for training."""
+
+
+class TrainingConfigError(TrainingError, ConfigError):
+    """A training setting that is out of range or inconsistent."""
+
+
+class TrainingDivergedError(TrainingError):
+    """The loss or the gradient became NaN or infinite; the last good checkpoint is kept."""
+
+
+class CheckpointError(TrainingError):
+    """A checkpoint or run directory that cannot be read or written."""
+
+
+class RunDirectoryError(CheckpointError):
+    """A run directory that is missing, incomplete, or would be overwritten."""
