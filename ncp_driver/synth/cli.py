@@ -1,0 +1,170 @@
+"""``ncp-synth``: write a synthetic drive as a ROS 2 bag, a ROS 1 bag or an HDF5 training file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ncp_driver.errors import NcpDriverError
+from ncp_driver.synth.config import DriveConfig
+from ncp_driver.synth.errors import SynthError
+from ncp_driver.synth.messages import ENCODINGS
+from ncp_driver.synth.simulate import simulate_drive
+from ncp_driver.synth.writers import write_ros1_bag, write_ros2_bag, write_training_h5
+
+__all__ = ["main"]
+
+FORMATS = ("ros2-sqlite3", "ros2-mcap", "ros1", "h5")
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        height, width = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"size {text!r} must be HEIGHTxWIDTH, e.g. 1208x1920"
+        ) from None
+    return height, width
+
+
+def _times(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} must be comma-separated seconds, e.g. 12.5,30"
+        ) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ncp-synth",
+        description="Generate a synthetic drive (camera frames of a road, steering, GPS, "
+        "auto-mode flag with takeovers at known times). Seeded: the same arguments give the "
+        "same drive.",
+    )
+    parser.add_argument("--out", type=Path, required=True, help="output bag folder, .bag or .h5")
+    parser.add_argument("--format", choices=FORMATS, required=True, help="output format")
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds (default 60)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument(
+        "--size", type=_size, default=(1208, 1920), help="frame HEIGHTxWIDTH (default 1208x1920)"
+    )
+    parser.add_argument("--camera-hz", type=float, default=15.0, help="frame rate (default 15)")
+    parser.add_argument(
+        "--takeovers", type=int, default=3, help="number of seeded takeovers (default 3)"
+    )
+    parser.add_argument(
+        "--takeover-times",
+        type=_times,
+        default=None,
+        help="explicit takeover times in seconds after the start, comma-separated "
+        "(overrides --takeovers)",
+    )
+    parser.add_argument(
+        "--compressed", action="store_true", help="bags: JPEG CompressedImage instead of Image"
+    )
+    parser.add_argument("--encoding", choices=ENCODINGS, default="rgb8", help="raw image encoding")
+    parser.add_argument("--jpeg-quality", type=int, default=90, help="with --compressed")
+    parser.add_argument(
+        "--preprocessed",
+        action="store_true",
+        help="h5: store the model's 200x78 crops instead of full frames",
+    )
+    parser.add_argument(
+        "--render-scale",
+        type=float,
+        default=0.5,
+        help="draw the scene at this fraction of the frame size, then upscale (default 0.5)",
+    )
+    parser.add_argument("--force", action="store_true", help="replace an existing output")
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return parser
+
+
+def generate(args: argparse.Namespace) -> dict[str, Any]:
+    """Simulate and write the drive the arguments ask for; returns the summary."""
+    if args.out.exists() and not args.force:
+        raise SynthError(f"{args.out} exists already: choose another --out or pass --force")
+    height, width = args.size
+    config = DriveConfig(
+        seed=args.seed,
+        duration_s=args.duration,
+        height=height,
+        width=width,
+        camera_hz=args.camera_hz,
+        takeover_count=args.takeovers,
+        takeover_times_s=args.takeover_times,
+        render_scale=args.render_scale,
+    )
+    if args.format != "h5" and args.preprocessed:
+        raise SynthError("--preprocessed applies to --format h5 only")
+    if args.format == "h5" and args.compressed:
+        raise SynthError("--compressed applies to bags only; h5 stores raw pixels")
+    started = time.perf_counter()
+    drive = simulate_drive(config)
+    progress = not args.no_progress and sys.stderr.isatty()
+    if args.format == "h5":
+        written = write_training_h5(
+            drive, args.out, preprocessed=args.preprocessed, force=args.force, progress=progress
+        )
+    elif args.format == "ros1":
+        written = write_ros1_bag(
+            drive, args.out, compressed=args.compressed, encoding=args.encoding,
+            jpeg_quality=args.jpeg_quality, force=args.force, progress=progress,
+        )  # fmt: skip
+    else:
+        written = write_ros2_bag(
+            drive, args.out, storage=args.format.removeprefix("ros2-"),
+            compressed=args.compressed, encoding=args.encoding,
+            jpeg_quality=args.jpeg_quality, force=args.force, progress=progress,
+        )  # fmt: skip
+    elapsed = time.perf_counter() - started
+    summary = drive.summary()
+    summary.update(
+        out=str(written.path),
+        format=args.format,
+        counts=written.counts,
+        seconds=round(elapsed, 2),
+        frames_per_s=round(drive.frame_count / elapsed, 1) if elapsed > 0 else None,
+    )
+    return summary
+
+
+def _print(summary: dict[str, Any]) -> None:
+    print(
+        f"wrote {summary['out']} ({summary['format']}): {summary['frames']} frames "
+        f"{summary['frame_size'][0]}x{summary['frame_size'][1]} at {summary['camera_hz']} Hz, "
+        f"{summary['duration_s']} s, {summary['distance_m']} m, seed {summary['seed']}"
+    )
+    for topic, count in summary["counts"].items():
+        print(f"  {topic}: {count}")
+    print(f"takeovers: {summary['takeovers']}")
+    for rel, stamp in zip(summary["takeover_times_s"], summary["takeover_stamps_ns"], strict=True):
+        print(f"  at {rel:.3f} s (stamp {stamp // 10**9}.{stamp % 10**9:09d})")
+    print(f"took {summary['seconds']} s ({summary['frames_per_s']} frames/s)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        summary = generate(args)
+    except NcpDriverError as exc:
+        print(f"ncp-synth: error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        json.dump(summary, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        _print(summary)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
