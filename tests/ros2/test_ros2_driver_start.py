@@ -1,0 +1,151 @@
+"""Starting and stopping the driver: bad parameters, bad models, main(), Ctrl-C and launch shutdown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from ros2_rig import PERIOD, ROS_PACKAGE, START_TIME
+
+from ncp_driver import topics
+
+PARAMS_FILE = ROS_PACKAGE / "config" / "driver.yaml"
+
+
+def write_params(path: Path, body: str) -> Path:
+    path.write_text("/**:\n  ros__parameters:\n" + body, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"model_path": ""}, ["model_path is empty", "model:="]),
+        ({"model_path": "/no/such/model.onnx"}, ["cannot load the model", "/no/such/model.onnx"]),
+        ({"camera_transport": "h264"}, ["camera_transport", "'raw'", "'compressed'"]),
+        ({"providers": ["gpu"]}, ["providers", "tensorrt", "cuda", "cpu"]),
+        ({"manual_mode": "sometimes"}, ["manual_mode", "reset", "shadow"]),
+        ({"watchdog_timeout_s": -1.0}, ["watchdog_timeout_s", "out of range"]),
+        ({"max_curvature": 0.0}, ["max_curvature", "> 0"]),
+        ({"min_elapsed_s": 0.4, "max_elapsed_s": 0.1}, ["min_elapsed_s", "max_elapsed_s"]),
+        ({"max_lateral_accel": 3.0}, ["max_lateral_accel", "speed_topic"]),
+        ({"command_topic": " "}, ["command_topic is empty"]),
+        ({"wheelbase_m": 3}, ["wheelbase_m", "decimal point"]),  # an int for a double
+    ],
+)
+def test_bad_parameters_stop_the_node_with_a_clear_message(rig, params, expected):
+    with pytest.raises(rig.driver_module.StartupError) as caught:
+        rig.start(**params)
+    message = str(caught.value)
+    for text in expected:
+        assert text in message, message
+    assert rig.ros.context.nodes == [], "the half-built node was destroyed"
+
+
+def test_a_file_that_is_not_a_model_stops_the_node(rig, tmp_path):
+    fake = tmp_path / "model.onnx"
+    fake.write_bytes(b"not an onnx file")
+    with pytest.raises(rig.driver_module.StartupError, match="cannot load the model"):
+        rig.start(model_path=str(fake))
+
+
+def test_an_int_in_a_parameter_file_for_a_double_is_named(ros, driver_module, tiny_model, tmp_path):
+    params = write_params(
+        tmp_path / "p.yaml", f"    model_path: {tiny_model}\n    wheelbase_m: 3\n"
+    )
+    code = driver_module.main(["driver", "--ros-args", "--params-file", str(params)])
+    assert code == 1
+    (fatal,) = [r for r in ros.context.logs if r.severity == "FATAL"]
+    assert "wheelbase_m" in fatal.message and "DOUBLE" in fatal.message
+
+
+def test_main_refuses_to_start_without_a_model(ros, driver_module):
+    assert driver_module.main(["driver"]) == 1
+    (fatal,) = [r for r in ros.context.logs if r.severity == "FATAL"]
+    assert "model_path is empty" in fatal.message
+    assert not ros.context.ok(), "rclpy was shut down"
+
+
+def _args(model: Path, *extra: str) -> list[str]:
+    return ["driver", "--ros-args", "-p", f"model_path:={model}", "-p", "warmup_runs:=0", *extra]
+
+
+def test_ctrl_c_stops_main_cleanly(ros, driver_module, tiny_model):
+    def ctrl_c() -> None:
+        raise KeyboardInterrupt
+
+    ros.context.on_idle = ctrl_c
+    assert driver_module.main(_args(tiny_model)) == 0
+    assert ros.context.nodes == [], "the node was destroyed"
+    assert not ros.context.ok()
+
+
+def test_launch_shutdown_stops_main_cleanly_after_driving(ros, driver_module, tiny_model):
+    """launch sends SIGINT; rclpy shuts the context down and spin raises
+    ExternalShutdownException. Frames published before that are processed first."""
+    import rclpy
+    from rclpy.node import Node
+    from rclpy.qos import qos_profile_sensor_data
+
+    commands: list = []
+    script = iter(range(4))
+
+    def on_idle() -> None:
+        step = next(script)
+        if step == 0:  # the node is up: a camera and a listener appear
+            peer = Node("peer")
+            on_idle.camera = peer.create_publisher(  # type: ignore[attr-defined]
+                ros.msg("sensor_msgs/msg/Image"), topics.CAMERA_RAW, qos_profile_sensor_data
+            )
+            peer.create_subscription(
+                ros.msg("ackermann_msgs/msg/AckermannDriveStamped"),
+                topics.COMMAND,
+                commands.append,
+                10,
+            )
+            rclpy.get_global_executor().add_node(peer)
+        if step in (1, 2):
+            stamp = START_TIME + step * PERIOD
+            ros.context.set_time(stamp + 0.002)
+            on_idle.camera.publish(_image(ros, stamp))  # type: ignore[attr-defined]
+        if step == 3:
+            rclpy.shutdown()
+
+    ros.context.set_time(START_TIME)
+    ros.context.on_idle = on_idle
+    assert driver_module.main(_args(tiny_model)) == 0
+    assert len(commands) == 2
+    assert not ros.context.ok()
+
+
+def test_the_default_parameter_file_starts_the_node(ros, driver_module, tiny_model):
+    """config/driver.yaml against the real declarations (types and ranges)."""
+    ros.context.on_idle = _raise_keyboard_interrupt
+    args = ["driver", "--ros-args", "--params-file", str(PARAMS_FILE)]
+    assert driver_module.main([*args, "-p", f"model_path:={tiny_model}"]) == 0
+    infos = [r.message for r in ros.context.logs if r.severity == "INFO"]
+    assert any(f"model {tiny_model}" in m for m in infos)
+
+
+def _raise_keyboard_interrupt() -> None:
+    raise KeyboardInterrupt
+
+
+def _image(ros, stamp: float):
+    import array
+
+    from ros2_rig import rgb_frame
+
+    sec, nanosec = divmod(round(stamp * 1e9), 1_000_000_000)
+    msg = ros.msg
+    rgb = rgb_frame(0.5)
+    return msg("sensor_msgs/msg/Image")(
+        header=msg("std_msgs/msg/Header")(
+            stamp=msg("builtin_interfaces/msg/Time")(sec=sec, nanosec=nanosec)
+        ),
+        height=rgb.shape[0],
+        width=rgb.shape[1],
+        encoding="rgb8",
+        step=rgb.shape[1] * 3,
+        data=array.array("B", rgb.tobytes()),
+    )
