@@ -153,8 +153,9 @@ def _launch_setup(context: Any, *args: Any, **kwargs: Any) -> list[Any]:
 
 
 def generate_launch_description() -> Any:
-    from launch import LaunchDescription
     from launch.actions import DeclareLaunchArgument, OpaqueFunction
+
+    from launch import LaunchDescription
 
     arguments = []
     for name, (default, description) in ARGUMENTS.items():
