@@ -1,0 +1,19 @@
+"""The audit layer's exception types."""
+
+from __future__ import annotations
+
+from ncp_driver.errors import NcpDriverError
+
+__all__ = ["AuditError", "ModelGraphError", "ReplayFormatError"]
+
+
+class AuditError(NcpDriverError):
+    """Base class of the errors raised while analysing a replay or a model."""
+
+
+class ReplayFormatError(AuditError):
+    """A replay directory with a missing or malformed file."""
+
+
+class ModelGraphError(AuditError):
+    """An ONNX model whose graph cannot be cut into the pieces an analysis needs."""
