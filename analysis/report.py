@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""The HTML report of a replay, with every analysis the replay and model allow.
+
+    python analysis/report.py REPLAY_DIR --out report.html [--model MODEL] [--drive DRIVE.h5]
+        [--title TEXT] [--max-frames 300]
+
+Analyses that cannot run (no neurons.csv, no LTC parameters, a non-recurrent model, no drive
+file for saliency) are listed in the report's "Analyses not run" section.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from ncp_driver.audit import load_replay
+from ncp_driver.audit.analyses import (
+    Analysis,
+    lipschitz_analysis,
+    neuron_activity_analysis,
+    pca_analysis,
+    saliency_analysis,
+    time_constant_analysis,
+)
+from ncp_driver.audit.frames import read_drive_frames
+from ncp_driver.audit.graph import load_model, model_card
+from ncp_driver.errors import NcpDriverError
+from ncp_driver.report import ReportSection, write_report
+
+
+def _on_track(result: Analysis) -> Analysis:
+    """Only the road-trace plot: the report draws the activity over time itself."""
+    result.plots = [p for p in result.plots if p.name == "neurons_on_track"]
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("replay", type=Path, help="replay directory")
+    parser.add_argument("--out", type=Path, required=True, help="the HTML file to write")
+    parser.add_argument("--model", type=Path, help="model (default: the one in metrics.json)")
+    parser.add_argument("--drive", type=Path, help="drive file (HDF5) for saliency")
+    parser.add_argument("--title", default="NCP drive audit")
+    parser.add_argument("--max-frames", type=int, default=300, help="frames for Lipschitz")
+    parser.add_argument("--saliency-frames", type=int, default=16)
+    args = parser.parse_args(argv)
+    try:
+        replay = load_replay(args.replay)
+        model = args.model or replay.model_path
+        steps: list[tuple[str, Callable[[], Analysis]]] = [
+            ("neurons on the road", lambda: _on_track(neuron_activity_analysis(replay, model))),
+            ("PCA", lambda: pca_analysis(replay)),
+            ("time constants", lambda: time_constant_analysis(replay, model)),
+            ("Lipschitz", lambda: lipschitz_analysis(replay, model, max_frames=args.max_frames)),
+        ]
+        if args.drive is not None and model is not None:
+
+            def saliency() -> Analysis:
+                spec = model_card(load_model(model), source=str(model)).preprocessing
+                stamps, images = read_drive_frames(args.drive, spec, args.saliency_frames)
+                return saliency_analysis(model, images, stamps)
+
+            steps.append(("saliency", saliency))
+        figures = {}
+        skipped = {}
+        if args.drive is None:
+            skipped["saliency"] = "no --drive file given"
+        for name, run in steps:
+            try:
+                figures.update(run().captions())
+            except NcpDriverError as exc:
+                skipped[name] = str(exc)
+        sections = [ReportSection("Analyses not run", table=skipped)] if skipped else []
+        page = write_report(
+            args.replay,
+            args.out,
+            title=args.title,
+            figures=figures,
+            sections=sections,
+            replay=replay,
+        )
+        print(page)
+    except NcpDriverError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
