@@ -27,7 +27,7 @@ setup(
     maintainer_email="ncp-driver@users.noreply.github.com",
     description="ROS 2 driver node for Neural Circuit Policy steering models (ncp_driver).",
     license="Apache-2.0",
-    tests_require=["pytest"],
+    extras_require={"test": ["pytest"]},
     entry_points={
         "console_scripts": [
             "driver = ncp_driver_ros.driver_node:main",

@@ -26,6 +26,7 @@ __all__ = [
     "StartupError",
     "build_settings",
     "parameter_specs",
+    "parameter_table",
 ]
 
 TRANSPORTS = ("raw", "compressed")
@@ -286,6 +287,32 @@ def build_settings(values: Mapping[str, Any]) -> tuple[PipelineConfig, NodeSetti
             "speed_topic (AckermannDriveStamped, drive.speed) or set max_lateral_accel to 0"
         )
     return config, settings
+
+
+def parameter_table() -> str:
+    """The parameters as a Markdown table (docs/ros2.md holds this; a test compares them)."""
+
+    def cell(value: ParamValue) -> str:
+        if isinstance(value, bool):
+            return f"`{str(value).lower()}`"
+        if isinstance(value, tuple):
+            return "`[" + ", ".join(value) + "]`"
+        if isinstance(value, str):
+            return f'`"{value}"`'
+        if isinstance(value, float):
+            return f"`{value:.1f}`" if value.is_integer() else f"`{value:.6g}`"
+        return f"`{value}`"
+
+    lines = [
+        "| parameter | default | range / choices | meaning |",
+        "| --- | --- | --- | --- |",
+    ]
+    for spec in parameter_specs():
+        description = spec.description.replace("|", "\\|")
+        lines.append(
+            f"| `{spec.name}` | {cell(spec.default)} | {spec.constraints} | {description} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def _plain(value: Any) -> Any:
