@@ -24,7 +24,7 @@ import csv
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -112,7 +112,6 @@ class Replay:
     sensory: Trace | None = None
     takeovers: Any = None
     discomfort: Any = None
-    notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def frames(self) -> int:
@@ -198,13 +197,13 @@ class Replay:
         return self.autonomous[order][np.clip(pos, 0, self.frames - 1)]
 
     def at_stamps(self, stamps: np.ndarray) -> np.ndarray:
-        """Indices of output.csv rows with exactly these stamps (-1 where none)."""
+        """Indices of output.csv rows at these stamps (within 50 us; -1 where none)."""
         order = np.argsort(self.stamp, kind="stable")
         sorted_stamps = self.stamp[order]
         pos = np.clip(np.searchsorted(sorted_stamps, stamps), 0, max(self.frames - 1, 0))
         if self.frames == 0:
             return np.full(np.shape(stamps), -1, dtype=np.int64)
-        found = np.isclose(sorted_stamps[pos], stamps, rtol=0.0, atol=1e-6)
+        found = np.isclose(sorted_stamps[pos], stamps, rtol=0.0, atol=5e-5)
         return np.where(found, order[pos], -1).astype(np.int64)
 
 
@@ -227,12 +226,8 @@ def load_replay(directory: Path | str) -> Replay:
         bad = int(np.flatnonzero(~np.isin(auto_raw, (0.0, 1.0)))[0])
         raise ReplayFormatError(f"{path} line {bad + 2}: 'autonomous' must be 0 or 1")
     floats = {name: _floats(path, name, columns[name]) for name in _FLOAT_COLUMNS}
-    notes: list[str] = []
     neurons = _read_trace(directory / NEURONS_FILE, "n")
     sensory = _read_trace(directory / SENSORY_FILE, "f")
-    for trace, name in ((neurons, NEURONS_FILE), (sensory, SENSORY_FILE)):
-        if trace is None:
-            notes.append(f"no {name}")
     metrics = _read_json(directory / METRICS_FILE, required=True)
     if not isinstance(metrics, dict):
         raise ReplayFormatError(f"{directory / METRICS_FILE} must hold a JSON object")
@@ -250,7 +245,6 @@ def load_replay(directory: Path | str) -> Replay:
         sensory=sensory,
         takeovers=_read_json(directory / TAKEOVERS_FILE, required=False),
         discomfort=_read_json(directory / DISCOMFORT_FILE, required=False),
-        notes=tuple(notes),
         **floats,
     )
 

@@ -24,8 +24,9 @@ def plot_curvature(replay: Replay, takeovers: Sequence[TakeoverEvent]) -> Figure
     shade_spans(ax, t, replay.autonomous)
     if replay.has_human:
         ax.plot(t, replay.human_curvature, color="black", lw=1.2, label="human")
-    ax.plot(t, replay.raw_curvature, color="tab:blue", lw=0.9, alpha=0.8, label="model output")
-    ax.plot(t, replay.curvature, color="tab:orange", lw=0.9, alpha=0.9, label="commanded")
+    # The model output drawn wide underneath, so it shows where the limits leave it unchanged.
+    ax.plot(t, replay.raw_curvature, color="tab:blue", lw=2.4, alpha=0.45, label="model output")
+    ax.plot(t, replay.curvature, color="tab:orange", lw=0.9, label="commanded")
     for k, event in enumerate(takeovers):
         ax.axvline(
             event.stamp - t0, color="tab:red", lw=1.2, ls="--", label="takeover" if k == 0 else None

@@ -89,6 +89,8 @@ def _fmt(value: Any, spec: str = ".3g", unit: str = "") -> str:
     number = _float(value)
     if not math.isfinite(number):
         return "n/a"
+    if spec == ".3g" and abs(number) >= 1000:
+        spec = ",.0f"  # 2,120 rather than 2.12e+03
     return f"{number:{spec}}" + (f" {unit}" if unit else "")
 
 

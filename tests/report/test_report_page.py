@@ -123,3 +123,10 @@ def test_bad_inputs(tmp_path: Path) -> None:
     with pytest.raises(ReportError, match="is a directory"):
         write_report(replay_dir, tmp_path)
     assert not (tmp_path / "r.html").exists()
+
+
+def test_large_rates_are_written_out(tmp_path: Path) -> None:
+    replay_dir = write_sample_replay(tmp_path / "d", SampleDrive(frames=48))  # 5 s: many per hour
+    rate = json.loads((replay_dir / "takeovers.json").read_text())["takeovers_per_hour"]
+    assert rate > 1000
+    assert _figure_values(replay_dir)["per hour autonomous"] == f"{rate:,.0f}"
