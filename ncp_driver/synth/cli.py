@@ -20,6 +20,7 @@ from ncp_driver.synth.writers import write_ros1_bag, write_ros2_bag, write_train
 __all__ = ["main"]
 
 FORMATS = ("ros2-sqlite3", "ros2-mcap", "ros1", "h5")
+_DEFAULTS = DriveConfig()
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -50,14 +51,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--out", type=Path, required=True, help="output bag folder, .bag or .h5")
     parser.add_argument("--format", choices=FORMATS, required=True, help="output format")
-    parser.add_argument("--duration", type=float, default=60.0, help="seconds (default 60)")
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=_DEFAULTS.duration_s,
+        help=f"seconds (default {_DEFAULTS.duration_s:g})",
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument(
-        "--size", type=_size, default=(1208, 1920), help="frame HEIGHTxWIDTH (default 1208x1920)"
+        "--size",
+        type=_size,
+        default=(_DEFAULTS.height, _DEFAULTS.width),
+        help=f"frame HEIGHTxWIDTH (default {_DEFAULTS.height}x{_DEFAULTS.width})",
     )
-    parser.add_argument("--camera-hz", type=float, default=15.0, help="frame rate (default 15)")
     parser.add_argument(
-        "--takeovers", type=int, default=3, help="number of seeded takeovers (default 3)"
+        "--camera-hz",
+        type=float,
+        default=_DEFAULTS.camera_hz,
+        help=f"frame rate (default {_DEFAULTS.camera_hz:g})",
+    )
+    parser.add_argument(
+        "--takeovers",
+        type=int,
+        default=_DEFAULTS.takeover_count,
+        help=f"number of seeded takeovers (default {_DEFAULTS.takeover_count})",
     )
     parser.add_argument(
         "--takeover-times",
@@ -79,8 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--render-scale",
         type=float,
-        default=0.5,
-        help="draw the scene at this fraction of the frame size, then upscale (default 0.5)",
+        default=_DEFAULTS.render_scale,
+        help="draw the scene at this fraction of the frame size, then upscale "
+        f"(default {_DEFAULTS.render_scale})",
     )
     parser.add_argument("--force", action="store_true", help="replace an existing output")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")

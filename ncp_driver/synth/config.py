@@ -36,7 +36,7 @@ class DriveConfig:
     # Camera: frame size, pinhole model, and the resolution the scene is rendered at.
     height: int = 1208
     width: int = 1920
-    render_scale: float = 0.5  # render at this fraction of the frame size, then upscale
+    render_scale: float = 0.4  # render at this fraction of the frame size, then upscale
     camera_height_m: float = 1.3
     camera_forward_m: float = 1.5  # camera ahead of the rear axle (the vehicle's reference)
     horizon: float = 0.46  # horizon row as a fraction of the frame height (sets the pitch)

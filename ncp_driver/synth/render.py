@@ -80,9 +80,12 @@ class Renderer:
         denom = math.sin(self.pitch) + yn * math.cos(self.pitch)
         ground = denom > cfg.camera_height_m / _MAX_RANGE_M
         self.g0 = int(np.argmax(ground)) if ground.any() else rh
-        ray = cfg.camera_height_m / denom[self.g0 :]
+        # Rows from g1 down show only the bonnet.
+        self.g1 = max(self.g0, min(rh, math.ceil(float(_hood_top(rh, rw).max()) + 0.5)))
+        rows = slice(self.g0, self.g1)
+        ray = cfg.camera_height_m / denom[rows]
         # Per ground row: distance ahead on the ground, and metres per pixel (lateral or along).
-        self.row_ahead = ray * (math.cos(self.pitch) - yn[self.g0 :] * math.sin(self.pitch))
+        self.row_ahead = ray * (math.cos(self.pitch) - yn[rows] * math.sin(self.pitch))
         along_foot = np.abs(np.gradient(self.row_ahead))
         foot = np.maximum(ray / self.focal, along_foot)
         # Per row, the blur level of the along-road tables (shadows, dashes): 4x per level.
@@ -95,18 +98,16 @@ class Renderer:
 
     def _setup_static(self, rng: np.random.Generator) -> None:
         sc = self.scenery
-        rh, rw, g0 = self.rh, self.rw, self.g0
+        rh, rw, g0, g1 = self.rh, self.rw, self.g0, self.g1
         yy, xx = np.mgrid[0:rh, 0:rw].astype(np.float32)
         r2 = ((xx - rw / 2) / (rw / 2)) ** 2 + ((yy - rh / 2) / (rh / 2)) ** 2
         vignette = 1.0 - 0.11 * r2
         # Bonnet: a gently curved edge near the bottom (below the paper's crop band).
-        top = rh * (0.885 + 0.05 * np.linspace(-1.0, 1.0, rw) ** 2)
-        hood = (yy >= top[None, :]).astype(np.float32)
+        top = _hood_top(rh, rw)
+        hood = np.clip(yy - top[None, :] + 0.5, 0.0, 1.0)
         hood_shade = hood * vignette * (1.0 - 0.25 * (yy - top[None, :]) / (0.12 * rh)).clip(0.6)
         haze = (1.0 - np.exp(-self.row_ahead / 400.0)).astype(np.float32)[:, None]
-        self.ground_light = (vignette[g0:] * (1.0 - hood[g0:]) * (1.0 - haze)).ravel()
-        self.ground_haze = (vignette[g0:] * (1.0 - hood[g0:]) * haze).ravel()
-        self.ground_hood = hood_shade[g0:].ravel()
+        self.ground_light = (vignette[g0:g1] * (1.0 - hood[g0:g1]) * (1.0 - haze)).ravel()
         # Sky: a gradient to the horizon colour (which the distance haze also tends to).
         fade = np.clip(np.arange(g0) / max(self.horizon_row, 1.0), 0.0, 1.0) ** 0.7
         self.sky_top = (vignette[:g0] * (1.0 - fade[:, None])).ravel()
@@ -131,9 +132,11 @@ class Renderer:
         self.shadow_size = sc.shadow_dark[0].size
         self.row_level *= self.shadow_size
         # The weights: one plane per palette colour, for the ground and for the sky.
-        self.ground_w = np.empty((len(_GROUND), (rh - g0) * rw), dtype=np.float32)
+        # Haze and bonnet weights never change; below g1 only the bonnet (and noise) shows.
+        self.ground_w = np.zeros((len(_GROUND), (rh - g0) * rw), dtype=np.float32)
+        self.ground_w[5, : (g1 - g0) * rw] = (vignette[g0:g1] * (1.0 - hood[g0:g1]) * haze).ravel()
+        self.ground_w[6] = hood_shade[g0:].ravel()
         self.sky_w = np.empty((len(_SKY), g0 * rw), dtype=np.float32)
-        self.ground_w[_GROUND.index("hood")] = self.ground_hood
         self.planes = np.empty((3, rh * rw), dtype=np.float32)
 
     # -- per frame -----------------------------------------------------------------------
@@ -280,24 +283,26 @@ class Renderer:
             np.clip(idx, 0, self.shadow_size - 1, out=idx)
             idx += self.row_level  # blurred copies for distant rows (no aliasing)
             hit = np.take(table, idx)
-            covered = across * sign > (half + 2.0) - hit.imag
-            dark = hit.real * covered
+            covered = across * sign
+            covered -= half + 2.0
+            covered += hit.imag  # metres inside the shadow's reach, softened like an edge
+            dark = hit.real * _ramp(covered, self.inv_foot)
             np.minimum(light, 1.0 - dark, out=light)
 
         # Weights of the palette colours (see _GROUND), lit by the shadows, haze and vignette.
         w = self.ground_w
+        n = dist.size
         lit = light.ravel()
         lit *= self.ground_light
         verge = 1.0 - on_road - on_shoulder
-        np.multiply((verge * bright_verge).ravel(), lit, out=w[0])
-        np.multiply((on_shoulder * bright_road).ravel(), lit, out=w[1])
+        np.multiply((verge * bright_verge).ravel(), lit, out=w[0, :n])
+        np.multiply((on_shoulder * bright_road).ravel(), lit, out=w[1, :n])
         asphalt = 1.0 - edge - centre
         asphalt *= on_road
         asphalt *= bright_road
-        np.multiply(asphalt.ravel(), lit, out=w[2])
-        np.multiply(edge.ravel(), lit, out=w[3])
-        np.multiply(centre.ravel(), lit, out=w[4])
-        w[5] = self.ground_haze
+        np.multiply(asphalt.ravel(), lit, out=w[2, :n])
+        np.multiply(edge.ravel(), lit, out=w[3, :n])
+        np.multiply(centre.ravel(), lit, out=w[4, :n])
         w[7] = noise
 
     def _sky_weights(self, psi: float, noise: np.ndarray) -> None:
@@ -312,11 +317,12 @@ class Renderer:
         azimuth = math.degrees(psi) - self.col_azimuth
         k = (np.mod(azimuth, 360.0) * 10.0).astype(np.int32) % sc.trees.size
         height_px = self.focal * np.tan(np.radians(sc.trees[k]))
-        tree = (self.tree_up < height_px[None, :]).ravel()
+        tree = np.clip(height_px[None, :] - self.tree_up + 0.5, 0.0, 1.0).ravel()
         band = slice(self.tree_r0 * self.rw, self.g0 * self.rw)
         w[2, band] = tree * self.sky_vignette[band]
-        w[0, band] *= ~tree
-        w[1, band] *= ~tree
+        keep = 1.0 - tree
+        w[0, band] *= keep
+        w[1, band] *= keep
 
 
 _GROUND = ("grass", "gravel", "asphalt", "paint", "centre_paint", "haze", "hood", "noise")
@@ -325,6 +331,11 @@ _MAX_TURN = 1.2  # rad: the road drawn per row up to where it turns this far fro
 
 
 _LEVELS = 5
+
+
+def _hood_top(rh: int, rw: int) -> np.ndarray:
+    """Per column, the row where the bonnet starts (a gently curved edge near the bottom)."""
+    return rh * (0.885 + 0.05 * np.linspace(-1.0, 1.0, rw) ** 2)
 
 
 def _levels(table: np.ndarray) -> np.ndarray:

@@ -178,3 +178,12 @@ def test_a_failed_write_leaves_no_output(drive: Drive, tmp_path: Path) -> None:
     with pytest.raises(SynthError, match=r"\.bag"):
         write_ros1_bag(drive, tmp_path / "drive.db")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_bgr8_images_hold_the_same_pixels_reversed(drive: Drive, tmp_path: Path) -> None:
+    path = write_ros2_bag(drive, tmp_path / "bgr", encoding="bgr8").path
+    frames = _read(path)[topics.absolute(topics.CAMERA_RAW)]
+    msg = frames[2][1]
+    assert msg.encoding == "bgr8"
+    pixels = np.asarray(msg.data).reshape(60, 96, 3)
+    np.testing.assert_array_equal(pixels[..., ::-1], render_frame(drive, 2))
