@@ -9,7 +9,7 @@ from typing import Any
 from ncp_driver.synth.errors import SynthError
 from ncp_driver.takeover import DEFAULT_MIN_DURATION_S
 
-__all__ = ["START_EPOCH_S", "DriveConfig"]
+__all__ = ["START_EPOCH_S", "DriveConfig", "samples_before"]
 
 START_EPOCH_S = 1588334400.0  # 2020-05-01T12:00:00Z
 
@@ -76,12 +76,16 @@ class DriveConfig:
     gps_bias_m: float = 0.5  # slowly drifting bias per axis
 
     def __post_init__(self) -> None:
+        for name in ("takeover_times_s", "engage_times_s", "manual_s"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, tuple):
+                object.__setattr__(self, name, tuple(float(v) for v in value))
         self.validate()
 
     @property
     def frame_count(self) -> int:
         """Number of camera frames: stamps k / camera_hz for k < duration * camera_hz."""
-        return _count(self.duration_s, self.camera_hz)
+        return samples_before(self.duration_s, self.camera_hz)
 
     def validate(self) -> None:
         """Raise :class:`SynthError` naming the first bad setting and what it must be."""
@@ -186,6 +190,6 @@ class DriveConfig:
             raise SynthError(str(exc)) from exc
 
 
-def _count(duration_s: float, hz: float) -> int:
-    """Samples at k / hz strictly before duration_s (robust to float rounding)."""
+def samples_before(duration_s: float, hz: float) -> int:
+    """How many samples k / hz (k = 0, 1, ...) fall strictly before ``duration_s``."""
     return math.ceil(round(duration_s * hz, 9))

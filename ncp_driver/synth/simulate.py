@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ncp_driver.synth.config import DriveConfig, _count
+from ncp_driver.synth.config import DriveConfig, samples_before
 from ncp_driver.synth.errors import SynthError
 from ncp_driver.synth.road import Road, make_road, speed_profile
 from ncp_driver.synth.schedule import ModeSchedule, make_schedule
@@ -163,7 +163,7 @@ def _epoch_ns(seconds: float) -> int:
 
 
 def _stamps_ns(start_ns: int, duration_s: float, hz: float) -> np.ndarray:
-    k = np.arange(_count(duration_s, hz), dtype=np.int64)
+    k = np.arange(samples_before(duration_s, hz), dtype=np.int64)
     return start_ns + np.round(k * (1e9 / hz)).astype(np.int64)
 
 
