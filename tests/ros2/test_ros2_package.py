@@ -208,6 +208,18 @@ def test_the_parameter_file_holds_every_parameter_with_its_default_and_type():
             assert value == default, name
 
 
+def test_the_rclpy_stand_in_leaves_no_trace():
+    from rclpy_standin import installed
+
+    assert "rclpy" not in sys.modules
+    with installed(purge=("ncp_driver_ros.driver_node",)):
+        import ncp_driver_ros.driver_node  # noqa: F401
+
+        assert "rclpy" in sys.modules and "sensor_msgs.msg" in sys.modules
+    assert "rclpy" not in sys.modules and "sensor_msgs.msg" not in sys.modules
+    assert "ncp_driver_ros.driver_node" not in sys.modules
+
+
 def test_the_docs_hold_the_parameter_table():
     docs = (REPO / "docs" / "ros2.md").read_text(encoding="utf-8")
     begin, end = "<!-- parameters:begin -->\n", "<!-- parameters:end -->"

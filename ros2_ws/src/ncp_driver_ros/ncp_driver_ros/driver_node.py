@@ -202,7 +202,7 @@ class DriverNode(Node):
     # --- callbacks ------------------------------------------------------------------------
 
     def _now(self) -> float:
-        return self.get_clock().now().nanoseconds * 1e-9
+        return float(self.get_clock().now().nanoseconds) * 1e-9
 
     def _on_image(self, msg: Any) -> None:
         now = self._now()
