@@ -283,6 +283,8 @@ def train(config: TrainConfig) -> Path:
 def _train(config: TrainConfig, ddp: _Distributed, resume_run: Path | None) -> Path:
     assert config.epochs is not None and config.curve_factor is not None
     device = _device(config.device, ddp.local_rank if ddp.enabled else None)
+    if device.type == "cuda" and device.index is not None:
+        torch.cuda.set_device(device)
     checkpoint = load_checkpoint(resume_run) if resume_run is not None else None
 
     drives = _open_all(config)
@@ -350,10 +352,17 @@ def _train(config: TrainConfig, ddp: _Distributed, resume_run: Path | None) -> P
     else:
         sampler = RandomSampler(train_set, generator=generator)
         val_part = val_set
+    pin = device.type == "cuda"
     train_loader = DataLoader(
-        train_set, batch_size=per_process_batch, sampler=sampler, num_workers=config.workers
+        train_set,
+        batch_size=per_process_batch,
+        sampler=sampler,
+        num_workers=config.workers,
+        pin_memory=pin,
     )
-    val_loader = DataLoader(val_part, batch_size=per_process_batch, num_workers=config.workers)
+    val_loader = DataLoader(
+        val_part, batch_size=per_process_batch, num_workers=config.workers, pin_memory=pin
+    )
     show = _show_progress(config, ddp.main)
     if start > config.epochs and ddp.main:
         print(f"{run}: already trained for {start - 1} of {config.epochs} epochs; nothing to do")
