@@ -99,8 +99,11 @@ def _motion_flags(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ncp-bag",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Inspect bags, extract data, build training sets, count takeovers, rate "
+        "comfort. Every command takes one or more bags (ROS 1 .bag, ROS 2 folders, .db3, .mcap; "
+        "several are read as one recording in time order), finds its topics by message type "
+        "unless given, reads only the topics it needs, and prints a table (or JSON with --json).",
+        epilog="See docs/bags.md for examples.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -335,9 +338,7 @@ def _small_topics(
 
 
 def _takeovers(args: argparse.Namespace) -> None:
-    from ncp_driver.bags.modes import ModeTimeline
-    from ncp_driver.bags.plots import plot_takeover_map
-    from ncp_driver.bags.takeovers import gps_valid, takeover_report
+    from ncp_driver.bags.takeovers import takeover_report
 
     if args.map:
         check_new([args.map], args.force)
@@ -359,6 +360,10 @@ def _takeovers(args: argparse.Namespace) -> None:
     )
     doc = report.to_json()
     if args.map:
+        from ncp_driver.bags.modes import ModeTimeline
+        from ncp_driver.bags.plots import plot_takeover_map
+        from ncp_driver.bags.takeovers import gps_valid
+
         timeline = ModeTimeline.from_flag(
             series["auto"].stamp, series["auto"]["autonomous"], end, args.min_duration
         )

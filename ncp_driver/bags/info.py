@@ -76,8 +76,8 @@ def info_table(doc: dict[str, Any]) -> str:
     lines = [
         f"bags:      {', '.join(doc['bags'])}",
         f"format:    {', '.join(sorted(set(doc['formats'])))}",
-        f"start:     {doc['start']} ({doc['start_utc']})",
-        f"end:       {doc['end']} ({doc['end_utc']})",
+        f"start:     {doc['start'] or '-'} ({doc['start_utc'] or 'empty'})",
+        f"end:       {doc['end'] or '-'} ({doc['end_utc'] or 'empty'})",
         f"duration:  {doc['duration_s']:.3f} s",
         f"messages:  {doc['messages']}",
         "",

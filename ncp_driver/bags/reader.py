@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from rosbags.highlevel import AnyReader
+from rosbags.interfaces import Nodetype
 from rosbags.rosbag1 import Reader as Reader1
 from rosbags.rosbag1.reader import decompressors as ros1_decompressors
 from rosbags.rosbag2 import Reader as Reader2
@@ -162,10 +163,38 @@ def _format_of(reader: Reader1 | Reader2) -> str:
     return f"rosbag2 {'+'.join(kinds)}"
 
 
+class _LazyStore:
+    """AnyReader's ``default_typestore``, built only if a bag has no definitions at all."""
+
+    def __init__(self, build: Callable[[], Typestore]) -> None:
+        self._build = build
+
+    @property
+    def fielddefs(self) -> Any:
+        return self._build().fielddefs
+
+
+def _dependencies(store: Typestore, msgtype: str, have: Collection[str]) -> dict[str, Any]:
+    """``msgtype`` and the types it uses, as field definitions, leaving out those in ``have``."""
+    found: dict[str, Any] = {}
+    todo = [msgtype]
+    while todo:
+        name = todo.pop()
+        if name in found or name in have or name not in store.fielddefs:
+            continue
+        found[name] = store.fielddefs[name]
+        for _, (kind, detail) in found[name][1]:
+            if kind == Nodetype.NAME:
+                todo.append(detail)
+            elif kind in (Nodetype.ARRAY, Nodetype.SEQUENCE) and detail[0][0] == Nodetype.NAME:
+                todo.append(detail[0][1])
+    return found
+
+
 class _Group:
     """One AnyReader over bags of one kind (rosbags cannot mix ROS 1 and ROS 2 in one)."""
 
-    def __init__(self, kind: str, paths: list[Path], store: Typestore) -> None:
+    def __init__(self, kind: str, paths: list[Path], store: Callable[[], Typestore]) -> None:
         self.kind = kind
         self.paths = paths
         self.store = store
@@ -173,7 +202,8 @@ class _Group:
 
     def open(self, stack: ExitStack) -> AnyReader:
         try:
-            reader = AnyReader(self.paths, default_typestore=self.store)
+            lazy = cast(Typestore, _LazyStore(self.store))
+            reader = AnyReader(self.paths, default_typestore=lazy)
             stack.enter_context(reader)
         except Exception as exc:
             for path in self.paths:
@@ -187,18 +217,21 @@ class _Group:
                 f"{names}: cannot read these bags together ({type(exc).__name__}: {exc}); "
                 "read them one at a time to find the faulty one"
             ) from exc
-        # Types the bags do not define come from our store (ackermann_msgs, --msg-dir, ROS 2).
-        missing = {
-            k: v for k, v in self.store.fielddefs.items() if k not in reader.typestore.fielddefs
-        }
-        if missing:
-            reader.typestore.register(missing)
         self.reader = reader
         return reader
 
     def known(self, msgtype: str) -> bool:
+        """Whether ``msgtype`` can be deserialised; a type the bags do not define is taken from
+        our store (ROS 2 messages, ackermann_msgs, --msg-dir) when it has it."""
         assert self.reader is not None
-        return msgtype in self.reader.typestore.fielddefs
+        have = self.reader.typestore.fielddefs
+        if msgtype in have:
+            return True
+        missing = _dependencies(self.store(), msgtype, have)
+        if msgtype not in missing:
+            return False
+        self.reader.typestore.register(missing)
+        return True
 
 
 class Recording:
@@ -212,15 +245,28 @@ class Recording:
         if not paths:
             raise BagError("no bag given: name at least one .bag, .db3, .mcap file or bag folder")
         self.paths = [Path(p) for p in paths]
-        self.store = make_typestore([Path(d) for d in msg_dirs])
+        self.msg_dirs = [Path(d) for d in msg_dirs]
+        for folder in self.msg_dirs:
+            if not folder.is_dir():
+                raise MessageTypeError(
+                    f"message directory {folder} does not exist: give a folder holding "
+                    "<pkg>/msg/*.msg"
+                )
+        self._store: Typestore | None = None
         grouped: dict[str, list[Path]] = {"ros1": [], "ros2": []}
         for path in self.paths:
             kind, parts = bag_inputs(path)
             grouped[kind].extend(parts)
-        self._groups = [_Group(k, v, self.store) for k, v in grouped.items() if v]
+        self._groups = [_Group(k, v, self._typestore) for k, v in grouped.items() if v]
         self._stack: ExitStack | None = None
         self.skipped: Counter[str] = Counter()
         self.skip_reasons: dict[str, str] = {}
+
+    def _typestore(self) -> Typestore:
+        """Our type store, built on first need (it takes a noticeable fraction of a second)."""
+        if self._store is None:
+            self._store = make_typestore(self.msg_dirs)
+        return self._store
 
     # -- opening -----------------------------------------------------------------------------
     def open(self) -> Recording:
