@@ -80,6 +80,15 @@ def test_ctrl_c_stops_main_cleanly(ros, driver_module, tiny_model):
     assert not ros.context.ok()
 
 
+def test_ctrl_c_while_the_model_loads_stops_main_cleanly(ros, driver_module, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(driver_module, "DriverNode", interrupted)
+    assert driver_module.main(["driver"]) == 0
+    assert not ros.context.ok()
+
+
 def test_launch_shutdown_stops_main_cleanly_after_driving(ros, driver_module, tiny_model):
     """launch sends SIGINT; rclpy shuts the context down and spin raises
     ExternalShutdownException. Frames published before that are processed first."""

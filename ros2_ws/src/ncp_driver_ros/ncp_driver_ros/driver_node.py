@@ -295,6 +295,9 @@ def main(args: list[str] | None = None) -> int:
         get_logger(NODE_NAME).fatal(f"cannot start: {exc}")
         rclpy.try_shutdown()
         return 1
+    except (KeyboardInterrupt, ExternalShutdownException):  # stopped while loading the model
+        rclpy.try_shutdown()
+        return 0
     try:
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
