@@ -153,7 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         choices=[1, 2, 4, 8],
         default=1,
-        help="decode JPEG at 1/N size (full frames)",
+        help="decode JPEG at 1/N size (full frames; with --crop/--model the largest exact "
+        "reduction is chosen automatically)",
     )
     ext.add_argument("--jpeg-quality", type=int, default=95, help="quality of written JPEGs (95)")
     ext.add_argument("--force", action="store_true", help="replace an existing output folder")

@@ -205,6 +205,8 @@ class _Group:
             lazy = cast(Typestore, _LazyStore(self.store))
             reader = AnyReader(self.paths, default_typestore=lazy)
             stack.enter_context(reader)
+        except BagError:  # our own type store failed (a bad --msg-dir): already explained
+            raise
         except Exception as exc:
             for path in self.paths:
                 problem = _probe(self.kind, path)

@@ -245,6 +245,22 @@ def test_truncated_ros1_bag(scenario_bags: dict[str, Path], tmp_path: Path) -> N
     assert f"rosbag reindex {cut}" in text
 
 
+def test_damaged_chunk_stops_reading_with_the_file_named(
+    scenario_bags: dict[str, Path], tmp_path: Path
+) -> None:
+    data = bytearray(scenario_bags["rosbag1-bz2"].read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 64] = bytes(64)  # inside a bz2 chunk: its CRC no longer matches
+    damaged = tmp_path / "damaged.bag"
+    damaged.write_bytes(bytes(data))
+    with Recording([damaged]) as rec, pytest.raises(BagError) as info:
+        for _ in rec.messages([sc.GPS]):
+            pass
+    assert str(damaged) in str(info.value)
+    assert "reading stopped part-way" in str(info.value)
+    assert "rosbag reindex" in str(info.value)
+
+
 def test_unindexed_ros1_bag(tmp_path: Path) -> None:
     """A recording killed before closing: chunks on disk, no index."""
     writer = BagWriter(tmp_path / "killed.bag", "rosbag1")
