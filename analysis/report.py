@@ -25,8 +25,8 @@ from ncp_driver.audit.analyses import (
     time_constant_analysis,
 )
 from ncp_driver.audit.frames import read_drive_frames
-from ncp_driver.audit.graph import load_model, model_card
 from ncp_driver.errors import NcpDriverError
+from ncp_driver.graph import load_model, model_card
 from ncp_driver.report import ReportSection, write_report
 
 

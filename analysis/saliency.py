@@ -16,8 +16,8 @@ from pathlib import Path
 
 from ncp_driver.audit.analyses import saliency_analysis
 from ncp_driver.audit.frames import read_drive_frames
-from ncp_driver.audit.graph import load_model, model_card
 from ncp_driver.errors import NcpDriverError
+from ncp_driver.graph import load_model, model_card
 from ncp_driver.replay.noise import PAPER_NOISE_LEVELS, PAPER_NOISE_SEED
 
 

@@ -16,7 +16,6 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ncp_driver.audit.errors import AuditError
-from ncp_driver.audit.graph import load_model, metadata, model_card
 from ncp_driver.audit.neurons import (
     NeuronLayout,
     neuron_layout,
@@ -35,6 +34,7 @@ from ncp_driver.audit.saliency import (
 )
 from ncp_driver.audit.smoothness import CellModel, plot_smoothness, replay_rollout, smoothness
 from ncp_driver.audit.timeconstants import LtcParameters, ltc_time_constants, plot_time_constants
+from ncp_driver.graph import load_model, metadata, model_card
 from ncp_driver.replay.noise import PAPER_NOISE_LEVELS, PAPER_NOISE_SEED
 
 __all__ = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ncp_driver.errors import NcpDriverError
+from ncp_driver.graph import ModelGraphError
 
 __all__ = ["AuditError", "ModelGraphError", "ReplayFormatError"]
 
@@ -13,7 +14,3 @@ class AuditError(NcpDriverError):
 
 class ReplayFormatError(AuditError):
     """A replay directory with a missing or malformed file."""
-
-
-class ModelGraphError(AuditError):
-    """An ONNX model whose graph cannot be cut into the pieces an analysis needs."""

@@ -26,8 +26,8 @@ from matplotlib.figure import Figure
 
 from ncp_driver.audit.errors import AuditError
 from ncp_driver.audit.figures import new_figure
-from ncp_driver.audit.graph import head_graph, load_model, model_card
 from ncp_driver.contract import INPUT_FRAME
+from ncp_driver.graph import head_graph, load_model, model_card
 from ncp_driver.replay.noise import PAPER_NOISE_LEVELS, PAPER_NOISE_SEED, InputNoise
 
 __all__ = [

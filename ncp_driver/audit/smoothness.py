@@ -34,9 +34,9 @@ from matplotlib.figure import Figure
 
 from ncp_driver.audit.errors import AuditError
 from ncp_driver.audit.figures import new_figure
-from ncp_driver.audit.graph import cell_graph, load_model, model_card
 from ncp_driver.audit.replay import Replay
 from ncp_driver.contract import INPUT_ELAPSED, INPUT_STATE, OUTPUT_STATE
+from ncp_driver.graph import cell_graph, load_model, model_card
 
 __all__ = [
     "CellModel",

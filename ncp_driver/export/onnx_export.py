@@ -34,6 +34,7 @@ from ncp_driver.contract import META_PREFIX, ModelCard
 from ncp_driver.errors import NcpDriverError
 from ncp_driver.export.graph import step_graph
 from ncp_driver.export.parity import run_parity
+from ncp_driver.ltc_parameters import LTC_METADATA_KEY, LtcParameters
 from ncp_driver.preprocessing import PAPER_PREPROCESSING, Preprocessing
 from ncp_driver.training.cells import LTCStep
 from ncp_driver.training.networks import SteeringNetwork
@@ -99,8 +100,6 @@ def ltc_parameters(model: SteeringNetwork) -> dict[str, str]:
     """The LTC's parameters as the audit reads them (tau = cm / conductance), if it has an LTC."""
     if not isinstance(model.cell, LTCStep):
         return {}
-    from ncp_driver.audit.timeconstants import LTC_METADATA_KEY, LtcParameters
-
     cell = model.cell.cell
     p = {name: value.detach().cpu().numpy() for name, value in cell._params.items()}
     params = LtcParameters(

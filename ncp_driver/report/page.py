@@ -18,7 +18,6 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ncp_driver.audit.errors import AuditError
-from ncp_driver.audit.graph import load_model, model_card
 from ncp_driver.audit.neurons import neuron_layout, plot_neuron_activity
 from ncp_driver.audit.output import atomic_write_text, figure_png
 from ncp_driver.audit.replay import (
@@ -29,6 +28,7 @@ from ncp_driver.audit.replay import (
     load_replay,
 )
 from ncp_driver.errors import NcpDriverError
+from ncp_driver.graph import load_model, model_card
 from ncp_driver.report.errors import ReportError
 from ncp_driver.report.plots import plot_curvature, plot_track
 from ncp_driver.report.summary import KeyFigureGroup, TakeoverEvent, key_figures, takeover_events

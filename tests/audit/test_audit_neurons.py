@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 
 from ncp_driver.audit import AuditError, load_replay, neuron_layout
-from ncp_driver.audit.graph import load_model, model_card
 from ncp_driver.audit.neurons import (
     plot_neuron_activity,
     plot_neurons_on_track,
     salient_neurons,
 )
 from ncp_driver.audit.sample import SampleDrive, write_sample_replay
+from ncp_driver.graph import load_model, model_card
 
 
 def test_layout_of_the_exported_ncp_follows_its_wiring(ncp_model: Path) -> None:

@@ -13,7 +13,6 @@ import pytest
 from onnx import TensorProto, helper
 
 from ncp_driver.audit import ModelGraphError, SaliencyModel, ssim, visual_backprop
-from ncp_driver.audit.graph import cell_graph, head_graph, load_model
 from ncp_driver.audit.saliency import (
     overlay,
     plot_noise_robustness,
@@ -21,6 +20,7 @@ from ncp_driver.audit.saliency import (
     saliency_noise_robustness,
     ssim_map,
 )
+from ncp_driver.graph import cell_graph, head_graph, load_model
 
 
 def test_single_layer_is_upscaled_and_min_max_normalised() -> None:

@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 
 from ncp_driver.audit import AuditError, LtcParameters, ltc_time_constants, time_constants
-from ncp_driver.audit.graph import load_model, metadata
 from ncp_driver.audit.neurons import neuron_layout
 from ncp_driver.audit.smoothness import CellModel
 from ncp_driver.audit.timeconstants import ltc_derivative, plot_time_constants
+from ncp_driver.errors import ModelContractError
+from ncp_driver.graph import load_model, metadata
 
 
 def _random_params(units: int = 4, sensory: int = 3, seed: int = 0) -> LtcParameters:
@@ -85,9 +86,9 @@ def test_shape_errors() -> None:
         ltc_time_constants(p, np.zeros((3, 5)))
     with pytest.raises(AuditError, match="differ in frames"):
         ltc_time_constants(p, np.zeros((3, 4)), np.zeros((2, 3)))
-    with pytest.raises(AuditError, match=r"must have shape \(4, 4\)"):
+    with pytest.raises(ModelContractError, match=r"must have shape \(4, 4\)"):
         LtcParameters(**{**p.__dict__, "mu": np.zeros((4, 3))})
-    with pytest.raises(AuditError, match="or none"):
+    with pytest.raises(ModelContractError, match="or none"):
         LtcParameters(**{**p.__dict__, "sensory_mu": None})
 
 
@@ -100,7 +101,7 @@ def test_metadata_round_trip() -> None:
         assert np.array_equal(getattr(back, name), getattr(p, name))
     assert back.time_unit_s == p.time_unit_s and back.ode_unfolds == p.ode_unfolds
     assert LtcParameters.from_metadata({}) is None
-    with pytest.raises(AuditError, match="malformed LTC parameters"):
+    with pytest.raises(ModelContractError, match="malformed LTC parameters"):
         LtcParameters.from_json('{"cm": [1, 2], "gleak": [1]}')
 
 
@@ -135,7 +136,7 @@ def test_figure(replayed: Any) -> None:
 
 
 def test_replay_of_a_missing_model_path_is_clear(tmp_path: Path) -> None:
-    from ncp_driver.audit.graph import ModelGraphError
+    from ncp_driver.graph import ModelGraphError
 
     with pytest.raises(ModelGraphError, match="does not exist"):
         load_model(tmp_path / "missing.onnx")

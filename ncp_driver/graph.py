@@ -1,4 +1,7 @@
-"""Cutting an exported model's ONNX graph into the pieces the analyses run.
+"""Cutting an exported model's ONNX graph into pieces, for the offline tools (needs ``onnx``).
+
+The replay batches the head and steps the cell; the audit adds the conv activations
+(VisualBackProp) and differentiates the cell (Lipschitz constants).
 
 * the **head** graph: ``frame`` -> ``features`` plus the activation (ReLU) after each
   convolution of the conv head, in graph order (VisualBackProp);
@@ -17,7 +20,6 @@ from pathlib import Path
 import onnx
 from onnx import ModelProto, NodeProto, TensorProto, ValueInfoProto, helper, shape_inference
 
-from ncp_driver.audit.errors import ModelGraphError
 from ncp_driver.contract import (
     INPUT_ELAPSED,
     INPUT_FRAME,
@@ -26,11 +28,13 @@ from ncp_driver.contract import (
     OUTPUT_STATE,
     ModelCard,
 )
+from ncp_driver.errors import ModelContractError
 
 __all__ = [
     "ACTIVATION_OPS",
     "CellGraph",
     "HeadGraph",
+    "ModelGraphError",
     "cell_graph",
     "conv_activations",
     "extract",
@@ -39,6 +43,11 @@ __all__ = [
     "metadata",
     "model_card",
 ]
+
+
+class ModelGraphError(ModelContractError):
+    """An ONNX model whose graph cannot be cut into the pieces a tool needs."""
+
 
 # Activation ops accepted after a convolution, and ops allowed between the two.
 ACTIVATION_OPS = ("Relu", "LeakyRelu", "Elu", "Selu", "Relu6", "Clip")
