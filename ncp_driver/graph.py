@@ -38,10 +38,12 @@ __all__ = [
     "cell_graph",
     "conv_activations",
     "extract",
+    "features_tensor",
     "head_graph",
     "load_model",
     "metadata",
     "model_card",
+    "split_step_graph",
 ]
 
 
@@ -233,6 +235,18 @@ class CellGraph:
     features_input: str
 
 
+def features_tensor(model: ModelProto) -> str:
+    """The tensor where the conv head hands its features to the cell.
+
+    The exporter may expose ``features`` through Identity nodes: this is the real tensor.
+    """
+    producers = _producers(model)
+    cut = OUTPUT_FEATURES
+    while cut in producers and model.graph.node[producers[cut]].op_type == "Identity":
+        cut = model.graph.node[producers[cut]].input[0]
+    return cut
+
+
 def cell_graph(model: ModelProto) -> CellGraph:
     """The recurrent cell alone, cut where the conv head hands over its features."""
     graph_inputs = {i.name for i in model.graph.input}
@@ -241,10 +255,21 @@ def cell_graph(model: ModelProto) -> CellGraph:
             f"the model has no {INPUT_STATE!r} / {INPUT_ELAPSED!r} inputs: it is not recurrent, "
             "so it has no state-transition dynamics to analyse"
         )
-    # The exporter may expose the features through Identity nodes: cut at the real tensor.
-    producers = _producers(model)
-    cut = OUTPUT_FEATURES
-    while cut in producers and model.graph.node[producers[cut]].op_type == "Identity":
-        cut = model.graph.node[producers[cut]].input[0]
+    cut = features_tensor(model)
     sub = extract(model, [cut, INPUT_STATE, INPUT_ELAPSED], [OUTPUT_STATE])
     return CellGraph(model=sub, features_input=cut)
+
+
+def split_step_graph(model: ModelProto) -> tuple[ModelProto, CellGraph]:
+    """The step graph in two: the head (``frame`` -> ``features``, any batch) and the rest.
+
+    The second takes the features tensor (``CellGraph.features_input``) and, for a recurrent
+    model, ``state`` and ``elapsed_s``, and gives every other output of the step graph. Running
+    the head over a batch and the rest frame by frame computes what the whole graph computes.
+    """
+    card = model_card(model)
+    cut = features_tensor(model)
+    head = extract(model, [INPUT_FRAME], [OUTPUT_FEATURES])
+    inputs = [cut, INPUT_STATE, INPUT_ELAPSED] if card.stateful else [cut]
+    outputs = [name for name in card.output_names() if name != OUTPUT_FEATURES]
+    return head, CellGraph(model=extract(model, inputs, outputs), features_input=cut)

@@ -31,6 +31,15 @@ from typing import Any
 import numpy as np
 
 from ncp_driver.audit.errors import ReplayFormatError
+from ncp_driver.replay.layout import (
+    DISCOMFORT_FILE,
+    METRICS_FILE,
+    NEURONS_FILE,
+    OUTPUT_FILE,
+    SENSORY_FILE,
+    TAKEOVERS_FILE,
+)
+from ncp_driver.replay.layout import OUTPUT_COLUMNS as LAYOUT_COLUMNS
 
 __all__ = [
     "DISCOMFORT_FILE",
@@ -45,27 +54,8 @@ __all__ = [
     "load_replay",
 ]
 
-OUTPUT_FILE = "output.csv"
-NEURONS_FILE = "neurons.csv"
-SENSORY_FILE = "sensory.csv"
-METRICS_FILE = "metrics.json"
-TAKEOVERS_FILE = "takeovers.json"
-DISCOMFORT_FILE = "discomfort.json"
-
-OUTPUT_COLUMNS = (
-    "stamp",
-    "status",
-    "autonomous",
-    "curvature",
-    "raw_curvature",
-    "steering_angle",
-    "human_curvature",
-    "limits_active",
-    "reset_reason",
-    "latitude",
-    "longitude",
-    "speed",
-)
+# The reader needs these columns; the writer (ncp_driver.replay) may add more.
+OUTPUT_COLUMNS = LAYOUT_COLUMNS[: LAYOUT_COLUMNS.index("speed") + 1]
 _FLOAT_COLUMNS = (
     "curvature",
     "raw_curvature",

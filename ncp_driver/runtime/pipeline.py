@@ -185,6 +185,26 @@ class SteeringPipeline:
             return self._reject(stamp, str(exc), start)
         return self._run(stamp, now, start, time.perf_counter() - start)
 
+    def process_prepared(
+        self, stamp: float, now: float | None = None, preprocess_s: float = 0.0
+    ) -> FrameResult:
+        """A frame whose model input the caller already wrote into ``model.frame_input``.
+
+        The same arrival checks, resets, step and limits as :meth:`process_image`; for an offline
+        replay that decodes (or perturbs, or batches) frames itself with the same functions.
+        ``preprocess_s`` is the caller's decode and preprocessing time, for the figures.
+        """
+        start = time.perf_counter() - preprocess_s
+        self._stats.frames_in += 1
+        self._dropped = 0
+        if not math.isfinite(stamp):
+            return self._reject(stamp, f"stamp {stamp} is not a finite time", start)
+        now = stamp if now is None else now
+        early = self._arrive(stamp, now, start)
+        if early is not None:
+            return early
+        return self._run(stamp, now, start, preprocess_s)
+
     def _reject(self, stamp: float, reason: str, start: float) -> FrameResult:
         self._stats.frames_rejected += 1
         total = time.perf_counter() - start
