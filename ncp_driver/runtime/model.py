@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 import onnxruntime as ort
@@ -37,7 +37,7 @@ from ncp_driver.contract import (
 from ncp_driver.errors import ModelContractError, ProviderError
 from ncp_driver.runtime.config import PipelineConfig
 
-__all__ = ["PROVIDER_NAMES", "SteeringModel", "StepOutput", "provider_plan"]
+__all__ = ["PROVIDER_NAMES", "SteeringModel", "StepModel", "StepOutput", "provider_plan"]
 
 PROVIDER_NAMES = {
     "tensorrt": "TensorrtExecutionProvider",
@@ -55,6 +55,25 @@ class StepOutput(NamedTuple):
     neurons: np.ndarray
     features: np.ndarray
     finite: bool  # every output (and the new state) is finite
+
+
+class StepModel(Protocol):
+    """What :class:`~ncp_driver.runtime.SteeringPipeline` needs of a model.
+
+    :class:`SteeringModel` is the car's; the replay's ``SplitModel`` computes the same steps with
+    the conv head batched.
+    """
+
+    card: ModelCard
+    provider: str
+    model_hash: str
+
+    @property
+    def frame_input(self) -> np.ndarray: ...
+
+    def reset_state(self) -> None: ...
+
+    def step(self, elapsed_s: float, frame: np.ndarray | None = None) -> StepOutput: ...
 
 
 def provider_plan(config: PipelineConfig) -> list[str]:

@@ -32,7 +32,7 @@ from ncp_driver.images import ImageDecodeError, decode_cropped, image_stamp
 from ncp_driver.preprocessing import crop_and_resize, to_model_input
 from ncp_driver.runtime.clock import DropEstimator, clamp_elapsed
 from ncp_driver.runtime.config import PipelineConfig
-from ncp_driver.runtime.model import SteeringModel
+from ncp_driver.runtime.model import SteeringModel, StepModel
 from ncp_driver.runtime.stats import PipelineStats
 from ncp_driver.runtime.steering import SteeringCommand, SteeringLimiter
 
@@ -67,7 +67,7 @@ class FrameResult:
 class SteeringPipeline:
     """Frames in, limited steering commands out; state, resets, watchdog and figures."""
 
-    def __init__(self, config: PipelineConfig, model: SteeringModel | None = None) -> None:
+    def __init__(self, config: PipelineConfig, model: StepModel | None = None) -> None:
         if model is None:
             if not config.model_path:
                 raise ConfigError(

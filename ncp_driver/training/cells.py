@@ -340,3 +340,26 @@ def adapt_cell(cell: nn.Module) -> StepCell:
         f"cannot use a {type(cell).__name__} as the recurrent cell: pass an ncps LTCCell, "
         "WiredCfCCell or CfCCell, a torch LSTMCell or GRUCell, a CTRNNCell, or a StepCell subclass"
     )
+
+
+def init_readout_from_labels(cell: StepCell, mean: float, std: float) -> None:
+    """Start the readout at the training labels' scale: bias = mean, gain = std.
+
+    The paper starts the LTC's output map at w = 1, b = 0, so a motor potential in about
+    [-1, 1] must grow its gain to the labels' spread (inverse_r x 1000 is tens on curvy roads)
+    one optimiser step at a time. Off by default (``--readout-init paper``).
+    """
+    with torch.no_grad():
+        if isinstance(cell, LTCStep):
+            cell.cell._params["output_w"].fill_(std)
+            cell.cell._params["output_b"].fill_(mean)
+            return
+        readout = getattr(cell, "readout", None)
+        if isinstance(readout, _AffineReadout):
+            readout.weight.fill_(std)
+            readout.bias.fill_(mean)
+        elif isinstance(readout, nn.Linear):
+            readout.weight.mul_(std)
+            readout.bias.fill_(mean)
+        else:
+            raise TypeError(f"{type(cell).__name__} has no readout to initialise")

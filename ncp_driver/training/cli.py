@@ -105,6 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--lr", type=float, default=defaults.lr)
     model.add_argument("--clip-norm", type=float, default=defaults.clip_norm)
     model.add_argument(
+        "--readout-init",
+        choices=("paper", "labels"),
+        default=defaults.readout_init,
+        help="paper: output map w=1, b=0; labels: bias and gain from the training labels' "
+        "mean and std (faster start; not in the paper)",
+    )
+    model.add_argument(
         "--curve-factor",
         type=float,
         default=None,
@@ -164,6 +171,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         stride=args.stride,
         lr=args.lr,
         clip_norm=args.clip_norm,
+        readout_init=args.readout_init,
         curve_factor=args.curve_factor,
         shadow_gamma=args.shadow_gamma,
         max_gap_s=args.max_gap_s,

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
@@ -33,6 +34,7 @@ from tqdm import tqdm
 import ncp_driver
 from ncp_driver.contract import MODEL_KINDS, OutputMeaning
 from ncp_driver.preprocessing import PAPER_PREPROCESSING
+from ncp_driver.training.cells import init_readout_from_labels
 from ncp_driver.training.data import (
     DriveInfo,
     SequenceDataset,
@@ -75,6 +77,9 @@ PROTOCOL_DEFAULTS: dict[str, dict[str, float]] = {
 RESUMABLE = ("epochs", "device", "workers", "progress", "max_batches")
 
 
+READOUT_INITS = ("paper", "labels")
+
+
 @dataclass
 class TrainConfig:
     """Every training setting; the fields mirror ``ncp-train``'s flags."""
@@ -96,6 +101,7 @@ class TrainConfig:
     clip_norm: float = 10.0
     curve_factor: float | None = None  # None: the protocol's (active 0.0, passive 0.1)
     shadow_gamma: float = 1.0  # 0 turns the shadow augmentation off
+    readout_init: str = "paper"  # "labels": readout bias/gain from the training labels' mean/std
     max_gap_s: float = 5.0
     val_fraction: float = 0.05  # passive: validated share at each end of a training file
     seed: int = PAPER_SEED
@@ -110,6 +116,10 @@ class TrainConfig:
             raise TrainingConfigError(f"unknown protocol {self.protocol!r}; choose {PROTOCOLS}")
         if self.kind not in MODEL_KINDS:
             raise TrainingConfigError(f"unknown model kind {self.kind!r}; choose {MODEL_KINDS}")
+        if self.readout_init not in READOUT_INITS:
+            raise TrainingConfigError(
+                f"unknown readout init {self.readout_init!r}; choose {READOUT_INITS}"
+            )
         defaults = PROTOCOL_DEFAULTS[self.protocol]
         out = dataclasses.replace(
             self,
@@ -319,6 +329,9 @@ def _train(config: TrainConfig, ddp: _Distributed, resume_run: Path | None) -> P
     model = build_model(config.kind, seed=config.seed, frame_period_s=frame_period)
     if checkpoint is not None:
         model.load_state_dict(checkpoint["model_state"])
+    elif config.readout_init == "labels":
+        labels = np.concatenate([d.inverse_r for d in train_drives]) * scale
+        init_readout_from_labels(model.cell, float(np.mean(labels)), float(np.std(labels)) or 1.0)
     model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     if checkpoint is not None:

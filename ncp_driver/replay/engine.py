@@ -1,0 +1,386 @@
+"""Replay a recorded drive through the on-car pipeline.
+
+Every camera frame goes through :class:`~ncp_driver.runtime.SteeringPipeline`, the class the ROS 2
+node runs, with the car's semantics: the auto-mode flag switches the pipeline's mode at the
+frame's record time (so engage and manual frames reset the state as on the car), elapsed times
+come from the image stamps, and the same limits and watchdog apply. Frames are decoded and
+preprocessed with the pipeline's own functions.
+
+Two ways to run the model, with the same results within 1e-5 (a test holds them to it):
+
+- ``batch_size > 1`` (default): the conv head runs over a batch of frames, the cell steps per
+  frame (:class:`~ncp_driver.replay.split.SplitModel`);
+- ``batch_size == 1``: the car's own :class:`~ncp_driver.runtime.SteeringModel`, frame by frame.
+
+Noise levels (``noise_levels``) run side by side on the same decoded frames, each in its own
+pipeline, so one pass over the bag gives the metrics of every level.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ncp_driver.bags import Recording, load_series
+from ncp_driver.bags.series import Series, kind_for
+from ncp_driver.bags.topics import find_topic, find_topic_optional
+from ncp_driver.bags.trainset import nearest
+from ncp_driver.errors import NcpDriverError, PreprocessingError
+from ncp_driver.images import ImageDecodeError, decode_cropped, image_stamp
+from ncp_driver.preprocessing import to_model_input
+from ncp_driver.replay.metrics import AgreementMetrics, agreement_by_mode
+from ncp_driver.replay.noise import PAPER_NOISE_SEED, InputNoise
+from ncp_driver.replay.split import SplitModel
+from ncp_driver.runtime import FrameResult, PipelineConfig, SteeringModel, SteeringPipeline
+from ncp_driver.runtime.steering import steering_angle_to_curvature
+
+__all__ = ["FrameLog", "ReplayError", "ReplayResult", "ReplaySettings", "replay"]
+
+
+class ReplayError(NcpDriverError):
+    """A replay that cannot run: no camera topic, no readable frame, a bad setting."""
+
+
+@dataclass(frozen=True)
+class ReplaySettings:
+    """What to replay and how. Topics are found by type when not given."""
+
+    model: Path
+    pipeline: PipelineConfig = field(default_factory=PipelineConfig)
+    camera_topic: str | None = None
+    auto_topic: str | None = None  # may be TOPIC:FIELD
+    steering_topic: str | None = None  # the human's steering (AckermannDrive[Stamped])
+    gps_topic: str | None = None
+    msg_dirs: tuple[Path, ...] = ()
+    noise_levels: tuple[float, ...] = ()  # extra runs with input noise, beside the clean one
+    noise_seed: int = PAPER_NOISE_SEED
+    batch_size: int = 64
+    max_skew_s: float = 0.1  # how far the human's steering may be from a frame to count
+    assume_autonomous: bool = True  # the mode when the bag has no auto-mode flag
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise ReplayError(f"batch_size {self.batch_size} must be >= 1")
+        if any(not (math.isfinite(s) and s > 0) for s in self.noise_levels):
+            raise ReplayError(f"noise levels {list(self.noise_levels)} must be finite and > 0")
+
+
+@dataclass
+class FrameLog:
+    """Per-frame outputs of one pipeline run (one noise level), as columns."""
+
+    stamp: list[float] = field(default_factory=list)
+    bag_time: list[float] = field(default_factory=list)
+    status: list[str] = field(default_factory=list)
+    autonomous: list[bool] = field(default_factory=list)
+    curvature: list[float] = field(default_factory=list)  # NaN when nothing was commanded
+    raw_curvature: list[float] = field(default_factory=list)
+    steering_angle: list[float] = field(default_factory=list)
+    limits_active: list[str] = field(default_factory=list)
+    reset_reason: list[str] = field(default_factory=list)
+    elapsed_s: list[float] = field(default_factory=list)
+    neurons: list[np.ndarray] = field(default_factory=list)  # frames the model ran on
+    features: list[np.ndarray] = field(default_factory=list)
+    model_rows: list[int] = field(default_factory=list)  # frame index of each neurons row
+
+    def add(self, result: FrameResult, bag_time: float) -> None:
+        command = result.command
+        self.stamp.append(result.stamp)
+        self.bag_time.append(bag_time)
+        self.status.append(result.status)
+        self.autonomous.append(result.autonomous)
+        self.curvature.append(command.curvature if command else math.nan)
+        self.raw_curvature.append(command.raw_curvature if command else math.nan)
+        self.steering_angle.append(command.steering_angle if command else math.nan)
+        self.limits_active.append(";".join(command.limits_active) if command else "")
+        self.reset_reason.append(result.reset_reason or "")
+        self.elapsed_s.append(result.elapsed_s)
+        if result.neurons is not None and result.features is not None:
+            self.model_rows.append(len(self.stamp) - 1)
+            self.neurons.append(result.neurons)
+            self.features.append(result.features)
+
+    def __len__(self) -> int:
+        return len(self.stamp)
+
+    def array(self, name: str) -> np.ndarray:
+        return np.asarray(getattr(self, name), dtype=np.float64)
+
+
+@dataclass
+class ReplayResult:
+    """Everything a replay produced; :mod:`ncp_driver.replay.outputs` writes it down."""
+
+    settings: ReplaySettings
+    sources: list[str]
+    topics: dict[str, str | None]  # role -> topic used
+    clean: FrameLog
+    noisy: dict[float, FrameLog]
+    human_curvature: np.ndarray  # per frame, 1/m (NaN where unknown)
+    latitude: np.ndarray
+    longitude: np.ndarray
+    speed: np.ndarray
+    stats: dict[str, Any]  # the clean pipeline's figures
+    skipped_messages: dict[str, int]
+    seconds: float
+    model_info: dict[str, str]
+
+    @property
+    def frames(self) -> int:
+        return len(self.clean)
+
+    def metrics(self, log: FrameLog | None = None) -> dict[str, AgreementMetrics]:
+        """Agreement of the model's curvature with the human's, per mode."""
+        log = log or self.clean
+        return agreement_by_mode(
+            log.array("raw_curvature"), self.human_curvature, np.asarray(log.autonomous, bool)
+        )
+
+
+@dataclass
+class _Lane:
+    """One pipeline run over the frames: the clean one, or one noise level."""
+
+    noise: InputNoise | None
+    pipeline: SteeringPipeline
+    split: SplitModel | None
+    log: FrameLog = field(default_factory=FrameLog)
+
+
+@dataclass
+class _Series:
+    auto: Series | None
+    steering: Series | None
+    gps: Series | None
+
+
+def _small_series(
+    recording: Recording, topics: dict[str, str | None], settings: ReplaySettings
+) -> _Series:
+    wanted: dict[str, Any] = {}
+    if topics["auto"]:
+        wanted[topics["auto"]] = kind_for("auto", settings.auto_topic)
+    if topics["steering"]:
+        wanted[topics["steering"]] = kind_for("steering", settings.steering_topic)
+    if topics["gps"]:
+        wanted[topics["gps"]] = "gps"
+    loaded = load_series(recording, wanted) if wanted else {}
+
+    def get(role: str) -> Series | None:
+        topic = topics[role]
+        return loaded.get(topic) if topic else None
+
+    return _Series(get("auto"), get("steering"), get("gps"))
+
+
+def _mode_at(auto: Series | None, bag_ns: np.ndarray, assume: bool) -> np.ndarray:
+    """The flag in force at each frame's record time (the last sample at or before it)."""
+    if auto is None or len(auto) == 0:
+        return np.full(bag_ns.shape, assume)
+    index = np.searchsorted(auto.stamp_ns, bag_ns, side="right") - 1
+    flags = auto["autonomous"] > 0.5
+    return np.where(index >= 0, flags[np.clip(index, 0, None)], False)
+
+
+def _interp(
+    series: Series | None, column: str, t: np.ndarray, max_gap_s: float = 2.0
+) -> np.ndarray:
+    """Linear interpolation within the series' span and across gaps up to ``max_gap_s``."""
+    out = np.full(t.shape, np.nan)
+    if series is None or len(series) < 2:
+        return out
+    ts, values = series.stamp, series[column]
+    ok = np.isfinite(values)
+    ts, values = ts[ok], values[ok]
+    if ts.size < 2:
+        return out
+    right = np.clip(np.searchsorted(ts, t), 1, ts.size - 1)
+    inside = (t >= ts[0]) & (t <= ts[-1]) & (ts[right] - ts[right - 1] <= max_gap_s)
+    out[inside] = np.interp(t[inside], ts, values)
+    return out
+
+
+def _open_lanes(settings: ReplaySettings) -> list[_Lane]:
+    config = replace(settings.pipeline, model_path=str(settings.model))
+    lanes = []
+    for level in (0.0, *settings.noise_levels):
+        noise = InputNoise(level, settings.noise_seed) if level > 0 else None
+        if settings.batch_size > 1:
+            split = SplitModel(settings.model, config)
+            pipeline = SteeringPipeline(config, model=split)
+        else:
+            split = None
+            pipeline = SteeringPipeline(config, model=SteeringModel.load(settings.model, config))
+        lanes.append(_Lane(noise, pipeline, split))
+    return lanes
+
+
+def _chunks(messages: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    chunk: list[Any] = []
+    for item in messages:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def replay(
+    paths: Sequence[Path | str],
+    settings: ReplaySettings,
+    progress: Callable[[Iterable[Any], int], Iterable[Any]] | None = None,
+) -> ReplayResult:
+    """Replay the camera stream of the bag(s) ``paths`` through the pipeline."""
+    start = time.perf_counter()
+    with Recording(paths, settings.msg_dirs) as recording:
+        source = recording.describe()
+        available = recording.topics
+        topics: dict[str, str | None] = {
+            "camera": find_topic(available, "camera", settings.camera_topic, source),
+            "auto": find_topic_optional(available, "auto", settings.auto_topic, source),
+            "steering": find_topic_optional(available, "steering", settings.steering_topic, source),
+            "gps": find_topic_optional(available, "gps", settings.gps_topic, source),
+        }
+        series = _small_series(recording, topics, settings)
+        lanes = _open_lanes(settings)
+        camera = topics["camera"]
+        assert camera is not None
+        frames: Iterable[Any] = recording.messages([camera])
+        if progress is not None:
+            frames = progress(frames, recording.count([camera]))
+        bag_times: list[int] = []
+        for chunk in _chunks(frames, settings.batch_size):
+            chunk_ns = np.array([m.stamp_ns for m in chunk], dtype=np.int64)
+            modes = _mode_at(series.auto, chunk_ns, settings.assume_autonomous)
+            speeds = _speeds(series, chunk_ns.astype(np.float64) * 1e-9, settings)
+            _run_chunk(lanes, [m.message for m in chunk], chunk_ns, modes, speeds)
+            bag_times.extend(chunk_ns.tolist())
+        skipped = dict(recording.skipped)
+    clean = lanes[0]
+    if len(clean.log) == 0:
+        raise ReplayError(f"{source}: topic {camera} has no camera frames to replay")
+    t = np.asarray(bag_times, dtype=np.float64) * 1e-9
+    stats = clean.pipeline.stats
+    model = clean.pipeline.model
+    return ReplayResult(
+        settings=settings,
+        sources=[str(p) for p in paths],
+        topics=topics,
+        clean=clean.log,
+        noisy={lane.noise.std: lane.log for lane in lanes[1:] if lane.noise is not None},
+        human_curvature=_human_curvature(series.steering, t, settings),
+        latitude=_interp(series.gps, "latitude", t),
+        longitude=_interp(series.gps, "longitude", t),
+        speed=_speeds(series, t, settings),
+        stats={
+            "frames_in": stats.frames_in,
+            "frames_processed": stats.frames_processed,
+            "frames_dropped": stats.frames_dropped,
+            "frames_rejected": stats.frames_rejected,
+            "frames_stale": stats.frames_stale,
+            "nonfinite_outputs": stats.nonfinite_outputs,
+            "resets": dict(stats.resets),
+            "limit_counts": dict(stats.limit_counts),
+        },
+        skipped_messages=skipped,
+        seconds=time.perf_counter() - start,
+        model_info={
+            "model": str(settings.model),
+            "kind": model.card.kind,
+            "model_sha256": model.model_hash,
+            "provider": model.provider,
+            "mode": "batched head" if settings.batch_size > 1 else "frame by frame",
+        },
+    )
+
+
+def _human_curvature(
+    steering: Series | None, t: np.ndarray, settings: ReplaySettings
+) -> np.ndarray:
+    """The human's curvature at each frame: tan(angle / steering_ratio) / wheelbase."""
+    if steering is None or len(steering) == 0:
+        return np.full(t.shape, np.nan)
+    config = settings.pipeline
+    angle = nearest(steering.stamp, steering["steering_angle"], t, settings.max_skew_s)
+    to_curvature = np.vectorize(
+        lambda a: steering_angle_to_curvature(a, config.wheelbase_m, config.steering_ratio)
+    )
+    return np.asarray(to_curvature(angle), dtype=np.float64)
+
+
+def _speeds(series: _Series, t: np.ndarray, settings: ReplaySettings) -> np.ndarray:
+    """Speed at each time from the steering messages' speed field (NaN if none)."""
+    if series.steering is None or len(series.steering) == 0:
+        return np.full(t.shape, np.nan)
+    return nearest(series.steering.stamp, np.abs(series.steering["speed"]), t, settings.max_skew_s)
+
+
+def _prepare(
+    lane0: _Lane, messages: list[Any]
+) -> tuple[np.ndarray, list[float], list[float | None]]:
+    """Decode and preprocess a chunk with the pipeline's functions (once for all lanes).
+
+    Returns the model inputs, each frame's stamp (NaN if unreadable), and each frame's
+    preprocessing time, or None for a frame that failed (the pipeline then rejects it itself).
+    """
+    pipe = lane0.pipeline
+    spec = pipe.spec
+    batch = np.zeros((len(messages), *spec.input_shape), np.float32)
+    stamps: list[float] = []
+    costs: list[float | None] = []
+    for j, msg in enumerate(messages):
+        begin = time.perf_counter()
+        try:
+            stamps.append(image_stamp(msg))
+            image = decode_cropped(msg, spec, pipe.config.reduced_jpeg_decode)
+            to_model_input(image, spec, out=batch[j])
+        except (ImageDecodeError, PreprocessingError):
+            if len(stamps) == j:
+                stamps.append(math.nan)
+            costs.append(None)
+            continue
+        costs.append(time.perf_counter() - begin)
+    return batch, stamps, costs
+
+
+def _run_chunk(
+    lanes: list[_Lane],
+    messages: list[Any],
+    bag_ns: np.ndarray,
+    modes: np.ndarray,
+    speeds: np.ndarray,
+) -> None:
+    clean, stamps, costs = _prepare(lanes[0], messages)
+    valid = np.array([c is not None for c in costs], dtype=bool)
+    for lane in lanes:
+        inputs = clean
+        if lane.noise is not None:
+            inputs = clean.copy()
+            for k in np.flatnonzero(valid):  # per frame, in order: as frame by frame does
+                inputs[k] = lane.noise(clean[k])
+        features = None
+        if lane.split is not None and valid.any():
+            features = np.zeros((len(messages), lane.split.card.feature_count), np.float32)
+            features[valid] = lane.split.features(inputs[valid])
+        pipe = lane.pipeline
+        for j, msg in enumerate(messages):
+            if bool(modes[j]) != pipe.autonomous:
+                pipe.set_autonomous(bool(modes[j]), float(bag_ns[j]) * 1e-9)
+            pipe.set_speed(float(speeds[j]) if math.isfinite(speeds[j]) else None)
+            cost = costs[j]
+            if cost is None:
+                result = pipe.process_image(msg)  # the pipeline's own rejection, counted
+            else:
+                if lane.split is not None and features is not None:
+                    lane.split.feed(features[j])
+                else:
+                    pipe.model.frame_input[0] = inputs[j]
+                result = pipe.process_prepared(stamps[j], preprocess_s=cost)
+            lane.log.add(result, float(bag_ns[j]) * 1e-9)
