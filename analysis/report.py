@@ -12,28 +12,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 from ncp_driver.audit import load_replay
-from ncp_driver.audit.analyses import (
-    Analysis,
-    lipschitz_analysis,
-    neuron_activity_analysis,
-    pca_analysis,
-    saliency_analysis,
-    time_constant_analysis,
-)
 from ncp_driver.audit.frames import read_drive_frames
 from ncp_driver.errors import NcpDriverError
 from ncp_driver.graph import load_model, model_card
-from ncp_driver.report import ReportSection, write_report
-
-
-def _on_track(result: Analysis) -> Analysis:
-    """Only the road-trace plot: the report draws the activity over time itself."""
-    result.plots = [p for p in result.plots if p.name == "neurons_on_track"]
-    return result
+from ncp_driver.report.audit import write_audit_report
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,36 +34,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         replay = load_replay(args.replay)
         model = args.model or replay.model_path
-        steps: list[tuple[str, Callable[[], Analysis]]] = [
-            ("neurons on the road", lambda: _on_track(neuron_activity_analysis(replay, model))),
-            ("PCA", lambda: pca_analysis(replay)),
-            ("time constants", lambda: time_constant_analysis(replay, model)),
-            ("Lipschitz", lambda: lipschitz_analysis(replay, model, max_frames=args.max_frames)),
-        ]
+        frames = None
         if args.drive is not None and model is not None:
-
-            def saliency() -> Analysis:
-                spec = model_card(load_model(model), source=str(model)).preprocessing
-                stamps, images = read_drive_frames(args.drive, spec, args.saliency_frames)
-                return saliency_analysis(model, images, stamps)
-
-            steps.append(("saliency", saliency))
-        figures = {}
-        skipped = {}
-        if args.drive is None:
-            skipped["saliency"] = "no --drive file given"
-        for name, run in steps:
-            try:
-                figures.update(run().captions())
-            except NcpDriverError as exc:
-                skipped[name] = str(exc)
-        sections = [ReportSection("Analyses not run", table=skipped)] if skipped else []
-        page = write_report(
+            spec = model_card(load_model(model), source=str(model)).preprocessing
+            frames = read_drive_frames(args.drive, spec, args.saliency_frames)
+        page = write_audit_report(
             args.replay,
             args.out,
+            model=model,
+            saliency_frames=frames,
             title=args.title,
-            figures=figures,
-            sections=sections,
+            max_frames=args.max_frames,
             replay=replay,
         )
         print(page)

@@ -14,7 +14,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ncp_driver.errors import NcpDriverError
-from ncp_driver.export.onnx_export import DEFAULT_OPSET, DEFAULT_TOLERANCE, EXPORTERS, export_onnx
+from ncp_driver.export.onnx_export import (
+    DEFAULT_AUDIT_TOLERANCE,
+    DEFAULT_OPSET,
+    DEFAULT_TOLERANCE,
+    EXPORTERS,
+    export_onnx,
+)
 from ncp_driver.preprocessing import PAPER_PREPROCESSING, Preprocessing
 from ncp_driver.training.runs import load_checkpoint, model_from_checkpoint
 
@@ -45,7 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--tolerance",
         type=float,
         default=DEFAULT_TOLERANCE,
-        help="largest allowed onnxruntime-vs-torch difference",
+        help="largest allowed onnxruntime-vs-torch difference of the curvature, 1/m",
+    )
+    parser.add_argument(
+        "--audit-tolerance",
+        type=float,
+        default=DEFAULT_AUDIT_TOLERANCE,
+        help="largest allowed scaled difference of the state, neurons and features",
     )
     parser.add_argument("--frames", type=int, default=200, help="frames in the parity sequence")
     parser.add_argument("--opset", type=int, default=DEFAULT_OPSET)
@@ -97,6 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             preprocessing=preprocessing,
             opset=args.opset,
             tolerance=args.tolerance,
+            audit_tolerance=args.audit_tolerance,
             parity_frames=args.frames,
             exporter=args.exporter,
         )

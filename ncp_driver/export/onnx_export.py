@@ -30,7 +30,7 @@ import onnx
 import torch
 
 import ncp_driver
-from ncp_driver.contract import META_PREFIX, ModelCard
+from ncp_driver.contract import META_PREFIX, OUTPUT_CURVATURE, ModelCard
 from ncp_driver.errors import NcpDriverError
 from ncp_driver.export.graph import step_graph
 from ncp_driver.export.parity import run_parity
@@ -50,7 +50,12 @@ __all__ = [
 ]
 
 DEFAULT_OPSET = 18
-DEFAULT_TOLERANCE = 1e-5
+DEFAULT_TOLERANCE = 1e-5  # the steering output, curvature in 1/m
+# The audit outputs (state, neurons, features), scaled (absolute within [-1, 1], relative above).
+# A trained head's features carry float32's relative error (about 1e-6) into the LTC's sensory
+# sigmoids (gain sigma up to ~10), so a trained NCP's potentials can drift by ~1e-4 over 200
+# carried frames while its curvature stays within 1e-7 1/m: they are held to this instead.
+DEFAULT_AUDIT_TOLERANCE = 1e-3
 EXPORTERS = ("dynamo", "torchscript")
 
 
@@ -230,14 +235,16 @@ def export_onnx(
     preprocessing: Preprocessing = PAPER_PREPROCESSING,
     opset: int = DEFAULT_OPSET,
     tolerance: float = DEFAULT_TOLERANCE,
+    audit_tolerance: float = DEFAULT_AUDIT_TOLERANCE,
     parity_frames: int = 200,
     exporter: str = "dynamo",
 ) -> ExportReport:
     """Export ``model`` to ``path`` (one file); with ``check``, verify it against torch first.
 
-    Raises :class:`ExportParityError` (and writes nothing) when onnxruntime and torch differ
-    by more than ``tolerance`` anywhere over the carried ``parity_frames``-frame sequence
-    (absolute for outputs within [-1, 1], relative to the output's magnitude above that).
+    Raises :class:`ExportParityError` (and writes nothing) when, anywhere over the carried
+    ``parity_frames``-frame sequence, onnxruntime's curvature differs from torch's by more than
+    ``tolerance`` (1/m), or an audit output (state, neurons, features) by more than
+    ``audit_tolerance`` (absolute within [-1, 1], relative to the output's magnitude above that).
     """
     path = Path(path)
     if exporter not in EXPORTERS:
@@ -296,10 +303,13 @@ def export_onnx(
             except onnx.checker.ValidationError as exc:
                 raise ExportError(f"{path}: the ONNX checker rejects the export: {exc}") from exc
             parity = run_parity(model, tmp, card, frames=parity_frames)
-            if not parity.max_scaled_diff <= tolerance:
+            steering = parity.per_output[OUTPUT_CURVATURE]
+            audit = max((v for k, v in parity.scaled.items() if k != OUTPUT_CURVATURE), default=0.0)
+            if not (steering <= tolerance and audit <= audit_tolerance):
                 raise ExportParityError(
-                    f"{path}: onnxruntime and torch differ by up to {parity.max_scaled_diff:.3g} "
-                    f"(scaled; tolerance {tolerance:g}) over {parity.frames} carried frames "
+                    f"{path}: onnxruntime and torch differ by up to {steering:.3g} 1/m in "
+                    f"curvature (tolerance {tolerance:g}) and {audit:.3g} scaled in the audit "
+                    f"outputs (tolerance {audit_tolerance:g}) over {parity.frames} carried frames "
                     f"(absolute per output: {parity.per_output}); nothing was written. Try "
                     "exporter='torchscript' or report it with the torch and onnxruntime versions"
                 )

@@ -265,7 +265,7 @@ def test_a_parity_failure_writes_nothing(tmp_path: Path) -> None:
     model = build_model("gru")
     target = tmp_path / "gru.onnx"
     with pytest.raises(ExportParityError, match=r"gru\.onnx: onnxruntime and torch differ"):
-        export_onnx(model, target, tolerance=1e-12, parity_frames=5)
+        export_onnx(model, target, tolerance=1e-12, audit_tolerance=1e-12, parity_frames=5)
     assert list(tmp_path.iterdir()) == []
 
 
