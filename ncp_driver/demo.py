@@ -88,7 +88,7 @@ def run_demo(
     bag, replay_dir, report = out / "drive", out / "replay", out / "report.html"
 
     start = _step(
-        f"generating a {duration_s:.0f} s synthetic drive ({size[1]}x{size[0]}, seed {seed}) -> {bag}"
+        f"generating a {duration_s:.0f} s synthetic drive ({size[0]}x{size[1]} frames, seed {seed}) -> {bag}"
     )
     drive = simulate_drive(
         DriveConfig(seed=seed, duration_s=duration_s, height=size[0], width=size[1])
