@@ -77,6 +77,10 @@ class FrameLog:
 
     stamp: list[float] = field(default_factory=list)
     bag_time: list[float] = field(default_factory=list)
+    # The same two times exactly, in integer ns (float seconds near 1.6e9 are ~0.2 us coarse);
+    # stamp_ns is None for a frame without a usable header stamp.
+    stamp_ns: list[int | None] = field(default_factory=list)
+    bag_ns: list[int] = field(default_factory=list)
     status: list[str] = field(default_factory=list)
     autonomous: list[bool] = field(default_factory=list)
     curvature: list[float] = field(default_factory=list)  # NaN when nothing was commanded
@@ -89,10 +93,12 @@ class FrameLog:
     features: list[np.ndarray] = field(default_factory=list)
     model_rows: list[int] = field(default_factory=list)  # frame index of each neurons row
 
-    def add(self, result: FrameResult, bag_time: float) -> None:
+    def add(self, result: FrameResult, bag_ns: int, stamp_ns: int | None) -> None:
         command = result.command
         self.stamp.append(result.stamp)
-        self.bag_time.append(bag_time)
+        self.bag_time.append(bag_ns * 1e-9)
+        self.stamp_ns.append(stamp_ns)
+        self.bag_ns.append(bag_ns)
         self.status.append(result.status)
         self.autonomous.append(result.autonomous)
         self.curvature.append(command.curvature if command else math.nan)
@@ -350,6 +356,16 @@ def _prepare(
     return batch, stamps, costs
 
 
+def _stamp_ns(msg: Any) -> int | None:
+    """The image's header stamp in integer ns (exact), or None without a usable one."""
+    stamp = getattr(getattr(msg, "header", None), "stamp", None)
+    sec = getattr(stamp, "sec", getattr(stamp, "secs", None))
+    nanosec = getattr(stamp, "nanosec", getattr(stamp, "nsecs", None))
+    if not isinstance(sec, (int, np.integer)) or not isinstance(nanosec, (int, np.integer)):
+        return None
+    return int(sec) * 1_000_000_000 + int(nanosec)
+
+
 def _run_chunk(
     lanes: list[_Lane],
     messages: list[Any],
@@ -358,6 +374,7 @@ def _run_chunk(
     speeds: np.ndarray,
 ) -> None:
     clean, stamps, costs = _prepare(lanes[0], messages)
+    stamps_ns = [_stamp_ns(msg) for msg in messages]
     valid = np.array([c is not None for c in costs], dtype=bool)
     for lane in lanes:
         inputs = clean
@@ -383,4 +400,4 @@ def _run_chunk(
                 else:
                     pipe.model.frame_input[0] = inputs[j]
                 result = pipe.process_prepared(stamps[j], preprocess_s=cost)
-            lane.log.add(result, float(bag_ns[j]) * 1e-9)
+            lane.log.add(result, int(bag_ns[j]), stamps_ns[j])

@@ -190,8 +190,9 @@ def _prediction_messages(result: ReplayResult, store: Any) -> Iterator[tuple[int
     for i in range(len(log)):
         if not math.isfinite(log.curvature[i]):
             continue
-        ns = round(log.bag_time[i] * 1e9)
-        stamp_ns = round(log.stamp[i] * 1e9)
+        ns = log.bag_ns[i]
+        exact = log.stamp_ns[i]
+        stamp_ns = exact if exact is not None else round(log.stamp[i] * 1e9)
         header = header_cls(
             stamp=time_cls(sec=stamp_ns // 10**9, nanosec=stamp_ns % 10**9), frame_id="base_link"
         )
