@@ -75,6 +75,7 @@ def validation_error(
     session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
     card = ModelCard.from_metadata(session.get_modelmeta().custom_metadata_map, source=str(model))
     errors: list[np.ndarray] = []
+    labels: list[np.ndarray] = []
     windows = 0
     for path in drives:
         info = open_drive(path, card.preprocessing)
@@ -99,6 +100,7 @@ def validation_error(
                     if card.stateful:
                         state = out[1]
                 errors.append(np.abs(predicted - info.inverse_r[start:stop]))
+                labels.append(np.abs(info.inverse_r[start:stop]))
                 windows += 1
     if not errors:
         raise CardError("the validation drives hold no window to evaluate")
@@ -195,15 +197,17 @@ validation seeds {data["val_seeds"]}, {data["duration_s"]:g} s each at the paper
 ```
 {training["command"]}
 ```
-Seed {training["seed"]}; {training["epochs"]} epochs; the last epoch's log row: train loss
-{training["final_epoch"]["train_loss"]:.4g}, validation loss {training["final_epoch"]["val_loss"]:.4g},
-validation MAE {training["final_epoch"]["val_mae_inverse_r"]:.5f} 1/m (torch). Departures from the paper's
+Seed {training["seed"]}; {training["epochs"]} epochs; exported from epoch
+{training["exported_epoch"]["epoch"]:.0f}, the one of lowest validation loss: train loss
+{training["exported_epoch"]["train_loss"]:.4g}, validation loss {training["exported_epoch"]["val_loss"]:.4g},
+validation MAE {training["exported_epoch"]["val_mae_inverse_r"]:.5f} 1/m (torch). Departures from the paper's
 recipe, for a CPU budget of minutes: learning rate {training["lr"]:g} (paper 5e-4), `--readout-init labels`,
 {training["epochs"]} epochs (paper: active 200), overlapping windows (stride {training["stride"]}).
 
 ## Validation error (onnxruntime, the exported file)
 MAE of inverse_r over {doc["validation"]["windows"]:.0f} validation windows of {training["seq_len"]} frames
-({doc["validation"]["frames"]:.0f} frames): **{doc["validation"]["mae_inverse_r"]:.5f} 1/m**.
+({doc["validation"]["frames"]:.0f} frames): **{doc["validation"]["mae_inverse_r"]:.5f} 1/m**
+(always steering straight ahead would score {doc["validation"]["straight_ahead_mae_inverse_r"]:.5f} 1/m).
 
 ## Replay on a synthetic drive
 `ncp-demo`'s drive (seed {replay["drive"]["seed"]}, {replay["drive"]["duration_s"]:g} s, JPEG camera) replayed
@@ -223,23 +227,21 @@ model (thread scheduling).
 """
 
 
-def write(run: Path, model: Path, card_path: Path, doc_extra: dict[str, Any]) -> dict[str, Any]:
-    """Make the card of ``model`` (exported from the run ``run``) and its Markdown page."""
-    import csv
-
+def write(
+    checkpoint: Path, model: Path, card_path: Path, doc_extra: dict[str, Any]
+) -> dict[str, Any]:
+    """Make the card of ``model`` (exported from ``checkpoint``) and its Markdown page."""
     import onnxruntime as ort
 
     session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
     meta = session.get_modelmeta().custom_metadata_map
     card = ModelCard.from_metadata(meta, source=str(model))
-    config = json.loads((run / "config.json").read_text())
-    with (run / "log.csv").open() as stream:
-        rows = list(csv.DictReader(stream))
     import torch
 
-    checkpoint = torch.load(run / "checkpoints" / "last.pt", map_location="cpu", weights_only=False)
+    saved = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    config = saved["config"]
     parameters = sum(
-        int(v.numel()) for v in checkpoint["model_state"].values() if v.dtype.is_floating_point
+        int(v.numel()) for v in saved["model_state"].values() if v.dtype.is_floating_point
     )
     doc: dict[str, Any] = {
         "model": model.name,
@@ -256,7 +258,7 @@ def write(run: Path, model: Path, card_path: Path, doc_extra: dict[str, Any]) ->
             "lr": config.get("lr"),
             "seq_len": config.get("seq_len"),
             "stride": config.get("stride") or config.get("seq_len"),
-            "final_epoch": {k: float(v) for k, v in rows[-1].items()},
+            "exported_epoch": {k: float(v) for k, v in saved["metrics"].items()},
         },
         "replay": {"drive": doc_extra["replay_drive"]},
     }
@@ -277,7 +279,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     check = sub.add_parser("verify", help="recompute a card's figures and compare")
     check.add_argument("card", type=Path)
     make = sub.add_parser("write", help="make a card after training (see models/README.md)")
-    make.add_argument("--run", type=Path, required=True, help="the training run directory")
+    make.add_argument("--checkpoint", type=Path, required=True, help="the checkpoint exported")
     make.add_argument("--model", type=Path, required=True, help="the exported .onnx file")
     make.add_argument(
         "--spec", type=Path, required=True, help="JSON: data seeds, commands, replay drive"
@@ -292,7 +294,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{args.card}: every figure reproduces (within {RTOL:.0%})")
             return 0
         spec = json.loads(args.spec.read_text())
-        doc = write(args.run, args.model, args.model.with_suffix(".card.json"), spec)
+        doc = write(args.checkpoint, args.model, args.model.with_suffix(".card.json"), spec)
         print(
             json.dumps(
                 {"validation": doc["validation"], "replay": doc["replay"]["metrics"]}, indent=2

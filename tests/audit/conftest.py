@@ -8,13 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import onnx
 import onnxruntime as ort
 import pytest
 
 from ncp_driver.audit.replay import NEURONS_FILE, SENSORY_FILE, load_replay
 from ncp_driver.audit.sample import SampleDrive, write_sample_replay
-from ncp_driver.audit.timeconstants import LTC_METADATA_KEY, LtcParameters
 
 FRAME_PERIOD_S = 0.1
 
@@ -25,40 +23,7 @@ def export_model(kind: str, path: Path) -> Path:
     export = pytest.importorskip("ncp_driver.export")
     model = networks.build_model(kind=kind, seed=7, frame_period_s=FRAME_PERIOD_S)
     export.export_onnx(model, path, check=False)
-    if kind == "ncp":
-        _ensure_ltc_metadata(model, path)
     return path
-
-
-def _ensure_ltc_metadata(model: object, path: Path) -> None:
-    """Add the LTC parameters to the file's metadata unless the exporter already did."""
-    proto = onnx.load(str(path))
-    if any(p.key == LTC_METADATA_KEY for p in proto.metadata_props):
-        return
-    cell = model.cell.cell  # type: ignore[attr-defined]
-    p = {name: value.detach().cpu().numpy() for name, value in cell._params.items()}
-    params = LtcParameters(
-        cm=p["cm"],
-        gleak=p["gleak"],
-        vleak=p["vleak"],
-        w=p["w"],
-        sigma=p["sigma"],
-        mu=p["mu"],
-        erev=p["erev"],
-        mask=p["sparsity_mask"],
-        sensory_w=p["sensory_w"],
-        sensory_sigma=p["sensory_sigma"],
-        sensory_mu=p["sensory_mu"],
-        sensory_erev=p["sensory_erev"],
-        sensory_mask=p["sensory_sparsity_mask"],
-        input_w=p.get("input_w"),
-        input_b=p.get("input_b"),
-        ode_unfolds=int(cell._ode_unfolds),
-        time_unit_s=FRAME_PERIOD_S,
-    )
-    for key, value in params.to_metadata().items():
-        proto.metadata_props.add(key=key, value=value)
-    onnx.save(proto, str(path))
 
 
 @pytest.fixture(scope="session")
