@@ -14,16 +14,24 @@ Two ways to run the model, with the same results within 1e-5 (a test holds them 
 
 Noise levels (``noise_levels``) run side by side on the same decoded frames, each in its own
 pipeline, so one pass over the bag gives the metrics of every level.
+
+A reader thread reads, deserialises, decodes and preprocesses the frames (in order, up to one
+batch ahead) while the calling thread runs the model and the pipeline: sqlite, file reads,
+OpenCV and onnxruntime release the GIL, so the two overlap on two cores. Results do not depend on
+it: every frame is prepared by the same functions, and handed over in record-time order.
 """
 
 from __future__ import annotations
 
 import math
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -33,7 +41,7 @@ from ncp_driver.bags.topics import find_topic, find_topic_optional
 from ncp_driver.bags.trainset import nearest
 from ncp_driver.errors import NcpDriverError, PreprocessingError
 from ncp_driver.images import ImageDecodeError, decode_cropped, image_stamp
-from ncp_driver.preprocessing import to_model_input
+from ncp_driver.preprocessing import Preprocessing, to_model_input
 from ncp_driver.replay.metrics import AgreementMetrics, agreement_by_mode
 from ncp_driver.replay.noise import PAPER_NOISE_SEED, InputNoise
 from ncp_driver.replay.split import SplitModel
@@ -258,16 +266,20 @@ def replay(
         lanes = _open_lanes(settings)
         camera = topics["camera"]
         assert camera is not None
-        frames: Iterable[Any] = recording.messages([camera])
-        if progress is not None:
-            frames = progress(frames, recording.count([camera]))
+        pipe = lanes[0].pipeline
+        spec, reduced = pipe.spec, pipe.config.reduced_jpeg_decode
+        prepared = (_prepare(m, spec, reduced) for m in recording.messages([camera]))
         bag_times: list[int] = []
-        for chunk in _chunks(frames, settings.batch_size):
-            chunk_ns = np.array([m.stamp_ns for m in chunk], dtype=np.int64)
-            modes = _mode_at(series.auto, chunk_ns, settings.assume_autonomous)
-            speeds = _speeds(series, chunk_ns.astype(np.float64) * 1e-9, settings)
-            _run_chunk(lanes, [m.message for m in chunk], chunk_ns, modes, speeds)
-            bag_times.extend(chunk_ns.tolist())
+        with _read_ahead(prepared, settings.batch_size) as ahead:
+            frames: Iterable[_Frame] = ahead
+            if progress is not None:
+                frames = progress(frames, recording.count([camera]))
+            for chunk in _chunks(frames, settings.batch_size):
+                chunk_ns = np.array([f.bag_ns for f in chunk], dtype=np.int64)
+                modes = _mode_at(series.auto, chunk_ns, settings.assume_autonomous)
+                speeds = _speeds(series, chunk_ns.astype(np.float64) * 1e-9, settings)
+                _run_chunk(lanes, chunk, modes, speeds)
+                bag_times.extend(chunk_ns.tolist())
         skipped = dict(recording.skipped)
     clean = lanes[0]
     if len(clean.log) == 0:
@@ -328,32 +340,91 @@ def _speeds(series: _Series, t: np.ndarray, settings: ReplaySettings) -> np.ndar
     return nearest(series.steering.stamp, np.abs(series.steering["speed"]), t, settings.max_skew_s)
 
 
-def _prepare(
-    lane0: _Lane, messages: list[Any]
-) -> tuple[np.ndarray, list[float], list[float | None]]:
-    """Decode and preprocess a chunk with the pipeline's functions (once for all lanes).
+@dataclass
+class _Frame:
+    """One camera message, read and prepared ahead (in the reader thread)."""
 
-    Returns the model inputs, each frame's stamp (NaN if unreadable), and each frame's
-    preprocessing time, or None for a frame that failed (the pipeline then rejects it itself).
+    bag_ns: int  # record time
+    stamp: float  # the image's stamp, s (NaN if it has none)
+    stamp_ns: int | None  # the same, exactly
+    model_input: np.ndarray | None  # None: the frame did not decode or preprocess
+    preprocess_s: float  # decode and preprocessing time
+    message: Any | None  # kept only for a frame that failed (the pipeline rejects it itself)
+
+
+def _prepare(message: Any, spec: Preprocessing, reduced_jpeg_decode: bool) -> _Frame:
+    """Decode and preprocess one camera message with the pipeline's functions."""
+    msg = message.message
+    begin = time.perf_counter()
+    stamp = math.nan
+    try:
+        stamp = image_stamp(msg)
+        image = decode_cropped(msg, spec, reduced_jpeg_decode)
+        model_input = to_model_input(image, spec, out=np.empty(spec.input_shape, np.float32))
+    except (ImageDecodeError, PreprocessingError):
+        return _Frame(message.stamp_ns, stamp, _stamp_ns(msg), None, 0.0, msg)
+    cost = time.perf_counter() - begin
+    return _Frame(message.stamp_ns, stamp, _stamp_ns(msg), model_input, cost, None)
+
+
+class _Failure:
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+_END = object()
+_T = TypeVar("_T")
+
+
+@contextmanager
+def _read_ahead(items: Iterator[_T], depth: int) -> Iterator[Iterator[_T]]:
+    """``items`` produced in a worker thread, in order, at most ``depth`` ahead of the consumer.
+
+    An exception in the worker is raised in the consumer; leaving the block stops the worker
+    and waits for it, so the bag is not closed under it.
     """
-    pipe = lane0.pipeline
-    spec = pipe.spec
-    batch = np.zeros((len(messages), *spec.input_shape), np.float32)
-    stamps: list[float] = []
-    costs: list[float | None] = []
-    for j, msg in enumerate(messages):
-        begin = time.perf_counter()
+    handover: queue.Queue[Any] = queue.Queue(maxsize=max(depth, 1))
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                handover.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
         try:
-            stamps.append(image_stamp(msg))
-            image = decode_cropped(msg, spec, pipe.config.reduced_jpeg_decode)
-            to_model_input(image, spec, out=batch[j])
-        except (ImageDecodeError, PreprocessingError):
-            if len(stamps) == j:
-                stamps.append(math.nan)
-            costs.append(None)
-            continue
-        costs.append(time.perf_counter() - begin)
-    return batch, stamps, costs
+            for item in items:
+                if not put(item):
+                    return
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(_Failure(exc))
+            return
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+        put(_END)
+
+    def consume() -> Iterator[_T]:
+        while True:
+            item = handover.get()
+            if item is _END:
+                return
+            if isinstance(item, _Failure):
+                raise item.error
+            yield item
+
+    worker = threading.Thread(target=work, name="ncp-replay-reader", daemon=True)
+    worker.start()
+    try:
+        yield consume()
+    finally:
+        stop.set()
+        worker.join()
 
 
 def _stamp_ns(msg: Any) -> int | None:
@@ -368,14 +439,17 @@ def _stamp_ns(msg: Any) -> int | None:
 
 def _run_chunk(
     lanes: list[_Lane],
-    messages: list[Any],
-    bag_ns: np.ndarray,
+    frames: list[_Frame],
     modes: np.ndarray,
     speeds: np.ndarray,
 ) -> None:
-    clean, stamps, costs = _prepare(lanes[0], messages)
-    stamps_ns = [_stamp_ns(msg) for msg in messages]
-    valid = np.array([c is not None for c in costs], dtype=bool)
+    spec = lanes[0].pipeline.spec
+    clean = np.zeros((len(frames), *spec.input_shape), np.float32)
+    valid = np.zeros(len(frames), dtype=bool)
+    for j, frame in enumerate(frames):
+        if frame.model_input is not None:
+            clean[j] = frame.model_input
+            valid[j] = True
     for lane in lanes:
         inputs = clean
         if lane.noise is not None:
@@ -384,20 +458,23 @@ def _run_chunk(
                 inputs[k] = lane.noise(clean[k])
         features = None
         if lane.split is not None and valid.any():
-            features = np.zeros((len(messages), lane.split.card.feature_count), np.float32)
-            features[valid] = lane.split.features(inputs[valid])
+            if valid.all():
+                features = lane.split.features(inputs)
+            else:
+                features = np.zeros((len(frames), lane.split.card.feature_count), np.float32)
+                features[valid] = lane.split.features(inputs[valid])
         pipe = lane.pipeline
-        for j, msg in enumerate(messages):
+        for j, frame in enumerate(frames):
+            bag_time = float(frame.bag_ns) * 1e-9
             if bool(modes[j]) != pipe.autonomous:
-                pipe.set_autonomous(bool(modes[j]), float(bag_ns[j]) * 1e-9)
+                pipe.set_autonomous(bool(modes[j]), bag_time)
             pipe.set_speed(float(speeds[j]) if math.isfinite(speeds[j]) else None)
-            cost = costs[j]
-            if cost is None:
-                result = pipe.process_image(msg)  # the pipeline's own rejection, counted
+            if not valid[j]:
+                result = pipe.process_image(frame.message)  # the pipeline's own rejection, counted
             else:
                 if lane.split is not None and features is not None:
                     lane.split.feed(features[j])
                 else:
                     pipe.model.frame_input[0] = inputs[j]
-                result = pipe.process_prepared(stamps[j], preprocess_s=cost)
-            lane.log.add(result, int(bag_ns[j]), stamps_ns[j])
+                result = pipe.process_prepared(frame.stamp, preprocess_s=frame.preprocess_s)
+            lane.log.add(result, frame.bag_ns, frame.stamp_ns)
