@@ -26,7 +26,7 @@ def plain(value: Any) -> Any:
     if hasattr(value, "__dataclass_fields__"):
         return {k: plain(getattr(value, k)) for k in value.__dataclass_fields__ if k != "seq"}
     if isinstance(value, np.ndarray):
-        return value.tolist()
+        return (value.dtype.str, value.shape, value.tobytes())
     if isinstance(value, list):
         return [plain(v) for v in value]
     return value
