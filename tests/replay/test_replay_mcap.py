@@ -51,24 +51,28 @@ def truncate_one_frame(index: int, topic: str, message: Any) -> Any:
     return None
 
 
-@pytest.fixture(params=["ros2-sqlite3", "ros1"])
+@pytest.fixture(params=["ros2-sqlite3", "ros2-sqlite3-bad-frame", "ros1"])
 def source_bag(
     request: pytest.FixtureRequest, ros2_bag: Path, ros1_bag: Path, tmp_path: Path
-) -> Path:
-    """ROS 2: a copy of the drive with one undecodable frame (so one frame commands nothing)."""
+) -> tuple[Path, bool]:
+    """The drive as written by the generator, or a copy with one undecodable frame (so that
+    one frame commands nothing); with whether it has that frame."""
     if request.param == "ros1":
-        return ros1_bag
-    return copy_bag(ros2_bag, tmp_path / "damaged", edit=truncate_one_frame)
+        return ros1_bag, False
+    if request.param == "ros2-sqlite3":
+        return ros2_bag, False
+    return copy_bag(ros2_bag, tmp_path / "damaged", edit=truncate_one_frame), True
 
 
 def test_mcap_holds_the_bag_and_the_predictions(
-    source_bag: Path, replay_model: Path, tmp_path: Path
+    source_bag: tuple[Path, bool], replay_model: Path, tmp_path: Path
 ) -> None:
-    result = replay([source_bag], ReplaySettings(model=replay_model))
+    bag, damaged = source_bag
+    result = replay([bag], ReplaySettings(model=replay_model))
     out = tmp_path / "replay.mcap"
     write_mcap(result, out)
 
-    original_types, original = read_all(source_bag)
+    original_types, original = read_all(bag)
     types, written = read_all(out)
     assert (out / "metadata.yaml").is_file() and list(out.glob("*.mcap"))
 
@@ -89,7 +93,6 @@ def test_mcap_holds_the_bag_and_the_predictions(
     log = result.clean
     frames = original[CAMERA]
     commanded = [i for i in range(len(log)) if math.isfinite(log.curvature[i])]
-    damaged = source_bag.suffix != ".bag"
     assert len(frames) == len(log)
     assert len(commanded) == len(frames) - (1 if damaged else 0)
     if damaged:
