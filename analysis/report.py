@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
             title=args.title,
             max_frames=args.max_frames,
             replay=replay,
+            no_saliency_reason="no --drive file given",
         )
         print(page)
     except NcpDriverError as exc:

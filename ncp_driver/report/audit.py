@@ -37,6 +37,7 @@ def write_audit_report(
     title: str = "NCP drive audit",
     max_frames: int = 300,
     replay: Replay | None = None,
+    no_saliency_reason: str = "no frames given for VisualBackProp",
 ) -> Path:
     """Write the page; analyses that cannot run are listed in an "Analyses not run" section.
 
@@ -56,7 +57,7 @@ def write_audit_report(
         stamps, images = saliency_frames
         steps.append(("saliency", lambda: saliency_analysis(model, images, stamps)))
     else:
-        skipped["saliency"] = "no frames given for VisualBackProp"
+        skipped["saliency"] = no_saliency_reason
     figures = {}
     for name, run in steps:
         try:
