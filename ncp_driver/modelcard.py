@@ -107,6 +107,7 @@ def validation_error(
     err = np.concatenate(errors)
     return {
         "mae_inverse_r": float(err.mean()),
+        "straight_ahead_mae_inverse_r": float(np.concatenate(labels).mean()),  # predicting 0
         "frames": float(err.size),
         "windows": float(windows),
     }

@@ -1,0 +1,28 @@
+"""The default model's card: its figures come out again from the seeds it records."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ncp_driver.modelcard import verify
+from ncp_driver.models import MODELS_DIR, default_model_path
+
+CARD = MODELS_DIR / "ncp_synthetic.card.json"
+
+
+def test_the_card_describes_the_committed_model() -> None:
+    doc = json.loads(CARD.read_text())
+    assert MODELS_DIR / doc["model"] == default_model_path()
+    assert "only ever seen SYNTHETIC roads" in doc["warning"]
+    page = CARD.with_suffix("").with_suffix(".md").read_text()
+    assert doc["sha256"] in page and "Warning" in page
+
+
+@pytest.mark.slow
+def test_the_card_figures_reproduce(tmp_path: Path) -> None:
+    """Regenerates the validation and evaluation drives and recomputes every figure."""
+    pytest.importorskip("torch", reason="the validation reader is in ncp_driver.training")
+    assert verify(CARD, work=tmp_path) == []
