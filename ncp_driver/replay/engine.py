@@ -15,10 +15,12 @@ Two ways to run the model, with the same results within 1e-5 (a test holds them 
 Noise levels (``noise_levels``) run side by side on the same decoded frames, each in its own
 pipeline, so one pass over the bag gives the metrics of every level.
 
-A reader thread reads, deserialises, decodes and preprocesses the frames (in order, up to one
-batch ahead) while the calling thread runs the model and the pipeline: sqlite, file reads,
-OpenCV and onnxruntime release the GIL, so the two overlap on two cores. Results do not depend on
-it: every frame is prepared by the same functions, and handed over in record-time order.
+Three stages overlap in three threads: a reader thread reads, deserialises, decodes and
+preprocesses the frames (in order, up to one batch ahead); a head thread adds each lane's noise
+and runs the conv head over each batch (one batch ahead); the calling thread steps the cells and
+the pipelines. sqlite, file reads, OpenCV and onnxruntime release the GIL, so the stages share
+the cores. Results do not depend on it: every frame is prepared by the same functions, noise is
+drawn in frame order, and batches are handed over in record-time order.
 """
 
 from __future__ import annotations
@@ -270,16 +272,20 @@ def replay(
         spec, reduced = pipe.spec, pipe.config.reduced_jpeg_decode
         prepared = (_prepare(m, spec, reduced) for m in recording.messages([camera]))
         bag_times: list[int] = []
+        # Three stages in three threads (onnxruntime and OpenCV release the GIL): read and
+        # prepare frames; the conv head over each batch; the cells and pipelines, in order.
         with _read_ahead(prepared, settings.batch_size) as ahead:
             frames: Iterable[_Frame] = ahead
             if progress is not None:
                 frames = progress(frames, recording.count([camera]))
-            for chunk in _chunks(frames, settings.batch_size):
-                chunk_ns = np.array([f.bag_ns for f in chunk], dtype=np.int64)
-                modes = _mode_at(series.auto, chunk_ns, settings.assume_autonomous)
-                speeds = _speeds(series, chunk_ns.astype(np.float64) * 1e-9, settings)
-                _run_chunk(lanes, chunk, modes, speeds)
-                bag_times.extend(chunk_ns.tolist())
+            heads = (_head(lanes, chunk) for chunk in _chunks(frames, settings.batch_size))
+            with _read_ahead(heads, 1) as batches:
+                for batch in batches:
+                    chunk_ns = np.array([f.bag_ns for f in batch.frames], dtype=np.int64)
+                    modes = _mode_at(series.auto, chunk_ns, settings.assume_autonomous)
+                    speeds = _speeds(series, chunk_ns.astype(np.float64) * 1e-9, settings)
+                    _step(lanes, batch, modes, speeds)
+                    bag_times.extend(chunk_ns.tolist())
         skipped = dict(recording.skipped)
     clean = lanes[0]
     if len(clean.log) == 0:
@@ -437,12 +443,18 @@ def _stamp_ns(msg: Any) -> int | None:
     return int(sec) * 1_000_000_000 + int(nanosec)
 
 
-def _run_chunk(
-    lanes: list[_Lane],
-    frames: list[_Frame],
-    modes: np.ndarray,
-    speeds: np.ndarray,
-) -> None:
+@dataclass
+class _Batch:
+    """A chunk of frames with each lane's model inputs and (batched mode) conv features."""
+
+    frames: list[_Frame]
+    valid: np.ndarray  # frames that decoded
+    inputs: list[np.ndarray]  # per lane: [n, H, W, 3] (noise applied)
+    features: list[np.ndarray | None]  # per lane: [n, F] from the batched head, or None
+
+
+def _head(lanes: list[_Lane], frames: list[_Frame]) -> _Batch:
+    """Each lane's inputs (noise drawn per frame, in order) and the conv head over the batch."""
     spec = lanes[0].pipeline.spec
     clean = np.zeros((len(frames), *spec.input_shape), np.float32)
     valid = np.zeros(len(frames), dtype=bool)
@@ -450,6 +462,7 @@ def _run_chunk(
         if frame.model_input is not None:
             clean[j] = frame.model_input
             valid[j] = True
+    batch = _Batch(frames, valid, [], [])
     for lane in lanes:
         inputs = clean
         if lane.noise is not None:
@@ -463,13 +476,21 @@ def _run_chunk(
             else:
                 features = np.zeros((len(frames), lane.split.card.feature_count), np.float32)
                 features[valid] = lane.split.features(inputs[valid])
+        batch.inputs.append(inputs)
+        batch.features.append(features)
+    return batch
+
+
+def _step(lanes: list[_Lane], batch: _Batch, modes: np.ndarray, speeds: np.ndarray) -> None:
+    """Every frame of ``batch`` through each lane's pipeline, in order."""
+    for lane, inputs, features in zip(lanes, batch.inputs, batch.features, strict=True):
         pipe = lane.pipeline
-        for j, frame in enumerate(frames):
+        for j, frame in enumerate(batch.frames):
             bag_time = float(frame.bag_ns) * 1e-9
             if bool(modes[j]) != pipe.autonomous:
                 pipe.set_autonomous(bool(modes[j]), bag_time)
             pipe.set_speed(float(speeds[j]) if math.isfinite(speeds[j]) else None)
-            if not valid[j]:
+            if not batch.valid[j]:
                 result = pipe.process_image(frame.message)  # the pipeline's own rejection, counted
             else:
                 if lane.split is not None and features is not None:
