@@ -69,12 +69,15 @@ class DriveWriter:
         self._tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.partial")
         self._file = h5py.File(self._tmp, "w")
         h, w, c = frame_shape
+        # Chunks of whole frames, at most ~4 MB (one full 1208 x 1920 frame is 7 MB): memory and
+        # the HDF5 chunk cache stay small, and a frame reads as one chunk.
+        per_chunk = max(1, min(chunk_frames, (4 << 20) // (h * w * c)))
         self._frames = self._file.create_dataset(
             FRAMES,
             shape=(0, h, w, c),
             maxshape=(None, h, w, c),
             dtype=np.uint8,
-            chunks=(min(chunk_frames, 16), h, w, c),
+            chunks=(per_chunk, h, w, c),
         )
         self._stamps = self._file.create_dataset(
             TIMESTAMP, shape=(0,), maxshape=(None,), dtype=np.float64, chunks=(1024,)

@@ -79,6 +79,10 @@ class ReplaySettings:
             raise ReplayError(f"batch_size {self.batch_size} must be >= 1")
         if any(not (math.isfinite(s) and s > 0) for s in self.noise_levels):
             raise ReplayError(f"noise levels {list(self.noise_levels)} must be finite and > 0")
+        if len(set(self.noise_levels)) != len(self.noise_levels):
+            raise ReplayError(
+                f"noise levels {list(self.noise_levels)} repeat a level: give each once"
+            )
 
 
 @dataclass

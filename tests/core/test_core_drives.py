@@ -40,3 +40,15 @@ def test_an_interrupted_write_leaves_no_file(tmp_path: Path) -> None:
         writer.append(np.zeros((78, 200, 3), np.uint8), 0.0, 0.0)
         writer.append(np.zeros((10, 10, 3), np.uint8), 0.1, 0.0)  # wrong shape: aborts
     assert list(tmp_path.iterdir()) == []
+
+
+def test_full_size_frames_are_chunked_one_per_chunk(tmp_path: Path) -> None:
+    """A 1208 x 1920 frame is 7 MB: chunks of 16 would be 111 MB each."""
+    frames = [np.zeros((1208, 1920, 3), np.uint8), np.ones((1208, 1920, 3), np.uint8)]
+    path = write_drive(tmp_path / "full.h5", frames, [0.0, 0.1], [0.0, 0.0])
+    with h5py.File(path) as f:
+        assert f[FRAMES].chunks == (1, 1208, 1920, 3)
+        assert f[FRAMES][1].max() == 1
+    small = write_drive(tmp_path / "small.h5", [np.zeros((78, 200, 3), np.uint8)], [0.0], [0.0])
+    with h5py.File(small) as f:
+        assert f[FRAMES].chunks == (16, 78, 200, 3)

@@ -48,3 +48,12 @@ def test_noise_is_seeded_and_each_level_stands_alone(ros2_bag: Path, replay_mode
 def test_bad_noise_levels_are_refused(replay_model: Path, level: float) -> None:
     with pytest.raises(ReplayError, match="noise levels"):
         ReplaySettings(model=replay_model, noise_levels=(level,))
+
+
+def test_a_repeated_noise_level_is_refused() -> None:
+    from pathlib import Path
+
+    from ncp_driver.replay import ReplayError, ReplaySettings
+
+    with pytest.raises(ReplayError, match="repeat a level"):
+        ReplaySettings(model=Path("m.onnx"), noise_levels=(0.1, 0.2, 0.1))
