@@ -90,8 +90,9 @@ class SteeringLimiter:
 
     def _magnitude(self, value: float, speed: float | None, active: list[str]) -> float:
         bound, name = self._max_curvature, self._magnitude_name
-        if self._config.max_lateral_accel > 0 and speed is not None and speed != 0:
-            by_accel = self._config.max_lateral_accel / (speed * speed)
+        speed_sq = speed * speed if speed is not None else 0.0
+        if self._config.max_lateral_accel > 0 and speed_sq > 0:  # (a tiny speed squares to 0)
+            by_accel = self._config.max_lateral_accel / speed_sq
             if by_accel < bound:
                 bound, name = by_accel, "max_lateral_accel"
         if abs(value) > bound:

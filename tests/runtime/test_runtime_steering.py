@@ -96,3 +96,8 @@ def test_command_carries_angle_raw_value_and_mode() -> None:
     assert cmd.stamp == 3.0 and cmd.raw_curvature == 0.4 and cmd.curvature == 0.2
     assert cmd.steering_angle == pytest.approx(10 * math.atan(2.5 * 0.2))
     assert cmd.limited and cmd.limits_active == ("max_curvature",) and cmd.autonomous
+
+
+def test_a_speed_that_squares_to_zero_does_not_divide_by_zero() -> None:
+    lim = limiter(max_lateral_accel=2.0)
+    assert lim.apply(0.15, 0.0, speed=1e-170) == (0.15, ())  # 1e-340 underflows to 0.0
