@@ -122,9 +122,12 @@ class SteeringPipeline:
         )
 
     def reset_state(self, reason: str) -> None:
-        """Zero the recurrent state now and forget the last command; counted under ``reason``."""
+        """Zero the recurrent state now; counted under ``reason``.
+
+        The rate limit still holds against the last command: a reset changes what the network
+        remembers, not how fast the steering may move.
+        """
         self.model.reset_state()
-        self._limiter.reset()
         self._pending_reset = reason
         self._stats.resets[reason] = self._stats.resets.get(reason, 0) + 1
 
@@ -226,6 +229,13 @@ class SteeringPipeline:
                 f"{self.config.watchdog_timeout_s})",
                 total_s=time.perf_counter() - start, autonomous=self._autonomous, dropped=dropped,
             )  # fmt: skip
+        if -latency > self.config.watchdog_timeout_s:
+            return self._reject(
+                stamp,
+                f"frame stamped {-latency:.3f} s after it arrived: the camera's clock is ahead of "
+                "this computer's; synchronise them (PTP, chrony)",
+                start,
+            )
         if stamp == self._prev_stamp:
             return self._reject(stamp, f"stamp {stamp} repeats the previous frame's", start)
         return None
@@ -240,6 +250,7 @@ class SteeringPipeline:
             reason = "start"
         elif stamp < self._prev_stamp:
             reason = "backwards"
+            self._limiter.reset()  # a new timeline: the last command's stamp means nothing now
         elif stamp - self._prev_stamp > self.config.reset_gap_s:
             reason = "gap"
         elif not self._autonomous and self.config.manual_mode == "reset":
@@ -270,6 +281,17 @@ class SteeringPipeline:
             return FrameResult(
                 stamp, "nonfinite", None, None, None, reset,
                 f"the model's outputs were not finite (curvature {out.curvature}); state reset",
+                preprocess_s, inference, time.perf_counter() - start, elapsed, autonomous,
+                self._dropped,
+            )  # fmt: skip
+        if config.max_lateral_accel > 0 and self._speed is None:
+            # The lateral-acceleration limit cannot be checked: hold the command back.
+            self._stats.limit_counts["speed_unknown"] = (
+                self._stats.limit_counts.get("speed_unknown", 0) + 1
+            )
+            return FrameResult(
+                stamp, "ok", None, out.neurons.copy(), out.features.copy(), reset,
+                "no current speed for max_lateral_accel: command held back",
                 preprocess_s, inference, time.perf_counter() - start, elapsed, autonomous,
                 self._dropped,
             )  # fmt: skip

@@ -5,8 +5,8 @@ Order of the limits, for a raw curvature ``k`` at image stamp ``t``:
 1. magnitude: ``|k| <= max_curvature`` and, if set, ``tan(max_steering_angle_rad) / wheelbase``
    (named ``max_curvature`` or ``max_steering_angle``, whichever binds);
    lateral acceleration: ``|k| <= max_lateral_accel / v^2`` when enabled and the speed is known;
-2. rate: ``|k - k_prev| <= max_curvature_rate * (t - t_prev)`` against the last command, except
-   for the first command after a reset or when the last one is older than the watchdog timeout;
+2. rate: ``|k - k_prev| <= max_curvature_rate * (t - t_prev)`` against the last command, always
+   (a state reset does not lift it; only the first command of a stamp timeline is free);
 3. the magnitude limits again, which can bind only when they tightened since the last command
    (the speed rose): a hard limit beats the rate limit.
 
@@ -85,7 +85,7 @@ class SteeringLimiter:
         return self._max_curvature
 
     def reset(self) -> None:
-        """Forget the last command: the next one is not rate limited."""
+        """Forget the last command: the next one is not rate limited (a new stamp timeline)."""
         self._last = None
 
     def _magnitude(self, value: float, speed: float | None, active: list[str]) -> float:
@@ -109,13 +109,11 @@ class SteeringLimiter:
         value = self._magnitude(raw, speed, active)
         if self._last is not None:
             last_stamp, last_value = self._last
-            dt = stamp - last_stamp
-            if dt <= self._config.watchdog_timeout_s:
-                step = self._config.max_curvature_rate * max(dt, 0.0)
-                if abs(value - last_value) > step:
-                    value = last_value + math.copysign(step, value - last_value)
-                    active.append("max_curvature_rate")
-                    value = self._magnitude(value, speed, active)
+            step = self._config.max_curvature_rate * max(stamp - last_stamp, 0.0)
+            if abs(value - last_value) > step:
+                value = last_value + math.copysign(step, value - last_value)
+                active.append("max_curvature_rate")
+                value = self._magnitude(value, speed, active)
         self._last = (stamp, value)
         return value, tuple(active)
 

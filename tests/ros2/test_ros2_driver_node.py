@@ -213,9 +213,11 @@ def test_lateral_acceleration_limit_uses_the_speed_topic(rig):
     rig.drive(3, T0, level=0.7)
     limit = 0.5 / 20.0**2
     assert all(abs(m.data) <= limit + 1e-9 for m in rig.received[topics.CURVATURE])
-    # Without a fresh speed the limit cannot apply (the speed is unknown after speed_timeout_s).
+    # Without a fresh speed (unknown after speed_timeout_s) the limit cannot be checked: the
+    # pipeline holds the commands back rather than send one it cannot bound.
+    sent = len(rig.received[topics.CURVATURE])
     rig.drive(30, T0 + 1.0, level=0.7)
-    assert abs(rig.received[topics.CURVATURE][-1].data) > limit
+    assert len(rig.received[topics.CURVATURE]) == sent
 
 
 def test_bad_frames_and_nan_outputs_do_not_stop_the_node(rig):

@@ -263,13 +263,17 @@ def test_limits_clip_and_are_reported(toy_path: Path) -> None:
     pipe = pipeline(toy_path, max_curvature=1e-4, max_lateral_accel=1.0)
     pipe.set_autonomous(True)
     frames = camera_frames(6)
+    held = pipe.process_frame(frames[5], 0.5)  # no speed yet: the lateral limit cannot hold
+    assert held.status == "ok" and held.command is None and "no current speed" in held.reason
+    assert pipe.stats.limit_counts["speed_unknown"] == 1
+    pipe.set_speed(1.0)  # 1 / 1^2 = 1: looser than max_curvature
     raw = pipe.process_frame(frames[0], 1.0).command
     assert raw is not None and abs(raw.raw_curvature) > 1e-4
     assert raw.curvature == math.copysign(1e-4, raw.raw_curvature)
     assert raw.limits_active == ("max_curvature",)
     assert raw.steering_angle == pytest.approx(math.atan(2.7 * raw.curvature))
     pipe.set_speed(200.0)  # 1 / 200^2 = 2.5e-5
-    fast = pipe.process_frame(frames[1], 1.0 + 1 / 30).command
+    fast = pipe.process_frame(frames[1], 1.0 + 1 / 3).command
     assert fast is not None and abs(fast.curvature) == pytest.approx(2.5e-5)
     assert "max_lateral_accel" in fast.limits_active
     counts = pipe.stats.limit_counts
@@ -338,3 +342,39 @@ def test_runs_without_torch_onnx_or_rosbags(toy_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["ok", "ok"]
+
+
+def test_a_frame_stamped_in_the_future_is_rejected(toy_path: Path) -> None:
+    pipe = pipeline(toy_path)
+    pipe.set_autonomous(True)
+    frames = camera_frames(2)
+    ahead = pipe.process_frame(frames[0], 20.6, now=20.0)  # stamped 0.6 s after it arrived
+    assert ahead.status == "rejected" and ahead.command is None and "clock is ahead" in ahead.reason
+    assert pipe.process_frame(frames[1], 20.1, now=20.12).status == "ok"
+
+
+def test_the_rate_limit_holds_across_state_resets(nan_path: Path) -> None:
+    """A NaN, the reset service or engaging resets the network, not the steering's rate."""
+    pipe = pipeline(nan_path, max_curvature_rate=0.01)
+    pipe.set_autonomous(True)
+    dark = camera_frames(8, seed=2, brightness=0.5)
+    bright = np.full((120, 200, 3), 230, np.uint8)  # NaN
+    stamps = [1.0 + i / 30 for i in range(8)]
+    results = [pipe.process_frame(dark[0], stamps[0]), pipe.process_frame(dark[1], stamps[1])]
+    results.append(pipe.process_frame(bright, stamps[2]))  # nonfinite: reset, no command
+    results.append(pipe.process_frame(dark[3], stamps[3]))
+    pipe.reset_state("service")
+    results.append(pipe.process_frame(dark[4], stamps[4]))
+    pipe.set_autonomous(False)
+    results.append(pipe.process_frame(dark[5], stamps[5]))  # manual: reset every frame
+    pipe.set_autonomous(True)  # engage: reset
+    results.append(pipe.process_frame(dark[6], stamps[6]))
+    sent = [(r.stamp, r.command.curvature) for r in results if r.command is not None]
+    assert len(sent) == 6 and [r.reset_reason for r in results][3:] == [
+        "nonfinite",
+        "service",
+        "manual",
+        "engage",
+    ]
+    for (t0, k0), (t1, k1) in itertools.pairwise(sent):
+        assert abs(k1 - k0) <= 0.01 * (t1 - t0) + 1e-12

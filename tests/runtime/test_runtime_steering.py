@@ -58,12 +58,15 @@ def test_rate_limit_uses_the_stamp_interval() -> None:
     assert value == pytest.approx(0.03) and active == ("max_curvature_rate",)
 
 
-def test_no_rate_limit_after_reset_or_after_the_watchdog_timeout() -> None:
+def test_rate_limit_holds_over_a_gap_and_only_a_limiter_reset_lifts_it() -> None:
     lim = limiter()
     lim.apply(0.0, 0.0)
-    lim.reset()
+    value, active = lim.apply(-0.15, 0.6)  # 0.6 s later: may move 0.5 * 0.6 = 0.3, fits
+    assert value == pytest.approx(-0.15) and active == ()
+    value, active = lim.apply(0.15, 0.7)  # 0.1 s later: may move 0.05
+    assert value == pytest.approx(-0.1) and active == ("max_curvature_rate",)
+    lim.reset()  # a new stamp timeline (stamps went backwards)
     assert lim.apply(0.15, 0.05) == (0.15, ())
-    assert lim.apply(-0.15, 0.05 + 0.6) == (-0.15, ())  # the last command is 0.6 s > 0.5 s old
 
 
 def test_repeated_stamp_allows_no_change() -> None:

@@ -79,9 +79,9 @@ PIPELINE_DESCRIPTIONS: dict[str, str] = {
     "max_curvature applies).",
     "max_curvature_rate": "Largest change of curvature, 1/m per second.",
     "max_lateral_accel": "Largest lateral acceleration at the current speed, m/s^2 (0 = off; "
-    "needs speed_topic).",
-    "watchdog_timeout_s": "No usable frame for this long: commands stop and diagnostics go to "
-    "ERROR.",
+    "needs speed_topic; no command while the speed is unknown).",
+    "watchdog_timeout_s": "No usable frame for this long: no commands (the drive-by-wire must "
+    "time out on their stamps) and diagnostics go to ERROR.",
     "reset_gap_s": "A gap between frame stamps longer than this resets the recurrent state.",
     "min_elapsed_s": "Lower clamp of the model's elapsed time between frames, s.",
     "max_elapsed_s": "Upper clamp of the model's elapsed time between frames, s.",
