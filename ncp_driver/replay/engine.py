@@ -25,6 +25,7 @@ drawn in frame order, and batches are handed over in record-time order.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import queue
 import threading
@@ -410,14 +411,14 @@ def _read_ahead(items: Iterator[_T], depth: int) -> Iterator[Iterator[_T]]:
             for item in items:
                 if not put(item):
                     return
+            put(_END)
         except BaseException as exc:  # handed to the consumer, raised there
             put(_Failure(exc))
-            return
         finally:
             close = getattr(items, "close", None)
             if close is not None:
-                close()
-        put(_END)
+                with contextlib.suppress(Exception):  # the consumer already has _END or the error
+                    close()
 
     def consume() -> Iterator[_T]:
         while True:

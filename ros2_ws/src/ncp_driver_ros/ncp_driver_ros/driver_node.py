@@ -236,9 +236,9 @@ class DriverNode(Node):
         try:
             autonomous = bool(msg.data)
             if autonomous != self._autonomous:
-                self.get_logger().info(
-                    "auto mode engaged: state reset" if autonomous else "auto mode released"
-                )
+                kept = self._pipeline.config.manual_mode == "shadow"
+                engaged = "auto mode engaged: " + ("state kept (shadow)" if kept else "state reset")
+                self.get_logger().info(engaged if autonomous else "auto mode released")
             self._autonomous = autonomous
             self._pipeline.set_autonomous(autonomous, stamp=now)
             self._monitor.on_auto_mode(now)
