@@ -13,7 +13,6 @@ import hashlib
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 
 from ncp_driver.contract import (
     INPUT_ELAPSED,
@@ -28,17 +27,9 @@ from ncp_driver.contract import (
 from ncp_driver.errors import ModelContractError
 from ncp_driver.graph import load_model, model_card, split_step_graph
 from ncp_driver.runtime.config import PipelineConfig
-from ncp_driver.runtime.model import PROVIDER_NAMES, StepOutput, provider_plan
+from ncp_driver.runtime.model import StepOutput, open_session, running_provider
 
 __all__ = ["SplitModel"]
-
-
-def _session(model_bytes: bytes, config: PipelineConfig) -> ort.InferenceSession:
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = config.intra_op_threads
-    options.inter_op_num_threads = 1
-    providers = [PROVIDER_NAMES[p] for p in provider_plan(config)]
-    return ort.InferenceSession(model_bytes, sess_options=options, providers=providers)
 
 
 class SplitModel:
@@ -52,10 +43,12 @@ class SplitModel:
         self.source = str(path)
         self.model_hash = hashlib.sha256(path.read_bytes()).hexdigest()
         head, cell = split_step_graph(proto)
-        self._head = _session(head.SerializeToString(), config)
-        self._cell = _session(cell.model.SerializeToString(), config)
+        self._head = open_session(head.SerializeToString(), config, path.parent, f"{path} (head)")
+        self._cell = open_session(
+            cell.model.SerializeToString(), config, path.parent, f"{path} (cell)"
+        )
         self._features_input = cell.features_input
-        self.provider = self._cell.get_providers()[0].replace("ExecutionProvider", "").lower()
+        self.provider = running_provider(self._cell)
         h, w, c = self.card.preprocessing.input_shape
         self._frame = np.zeros((1, h, w, c), np.float32)
         self._state = np.zeros((1, max(self.card.state_size, 0)), np.float32)

@@ -144,6 +144,39 @@ def _session_options(config: PipelineConfig) -> ort.SessionOptions:
     return options
 
 
+def open_session(
+    model: str | bytes, config: PipelineConfig, model_dir: Path, source: str
+) -> ort.InferenceSession:
+    """An onnxruntime session of ``model`` (a path or the file's bytes) on the configured
+    providers; :class:`ProviderError` if the first one asked for and available did not start
+    (unless ``allow_provider_fallback``), :class:`ModelContractError` if it does not load."""
+    plan = provider_plan(config)
+    try:
+        session = ort.InferenceSession(
+            model,
+            sess_options=_session_options(config),
+            providers=_provider_entries(plan, config, model_dir),
+        )
+    except Exception as exc:  # onnxruntime raises several unrelated types here
+        raise ModelContractError(
+            f"{source} is not an ONNX model onnxruntime can load: {exc}"
+        ) from exc
+    running = session.get_providers()[0]
+    if running != PROVIDER_NAMES[plan[0]] and not config.allow_provider_fallback:
+        raise ProviderError(
+            f"{source}: asked for {plan[0]!r} but onnxruntime runs the model on {running} "
+            "(the provider failed to start: check the CUDA, cuDNN and TensorRT libraries "
+            "in onnxruntime's log), or set allow_provider_fallback"
+        )
+    return session
+
+
+def running_provider(session: ort.InferenceSession) -> str:
+    """The provider that runs ``session``, by its short name (``cpu``, ``cuda``, ``tensorrt``)."""
+    running = session.get_providers()[0]
+    return _SHORT_NAMES.get(running, running)
+
+
 def _dims(shape: Any) -> list[int | None]:
     return [d if isinstance(d, int) and d > 0 else None for d in shape]
 
@@ -347,8 +380,7 @@ class SteeringModel:
         self.card = card
         self.model_hash = model_hash
         self.source = source
-        running = session.get_providers()[0]
-        self.provider = _SHORT_NAMES.get(running, running)
+        self.provider = running_provider(session)
         on_gpu = self.provider in ("cuda", "tensorrt")
         device = on_gpu if state_on_device is None else state_on_device
         self._runner: _HostRunner
@@ -409,27 +441,11 @@ class SteeringModel:
         state_on_device: bool | None,
         load_from: Path | None,
     ) -> SteeringModel:
-        plan = provider_plan(config)
-        entries = _provider_entries(plan, config, model_dir)
-        try:
-            session = ort.InferenceSession(
-                str(load_from) if load_from is not None else data,
-                sess_options=_session_options(config),
-                providers=entries,
-            )
-        except Exception as exc:  # onnxruntime raises several unrelated types here
-            raise ModelContractError(
-                f"{source} is not an ONNX model onnxruntime can load: {exc}"
-            ) from exc
+        session = open_session(
+            str(load_from) if load_from is not None else data, config, model_dir, source
+        )
         card = ModelCard.from_metadata(session.get_modelmeta().custom_metadata_map, source=source)
         check_io(session, card, source)
-        running = session.get_providers()[0]
-        if running != PROVIDER_NAMES[plan[0]] and not config.allow_provider_fallback:
-            raise ProviderError(
-                f"{source}: asked for {plan[0]!r} but onnxruntime runs the model on {running} "
-                "(the provider failed to start: check the CUDA, cuDNN and TensorRT libraries "
-                "in onnxruntime's log), or set allow_provider_fallback"
-            )
         model_hash = hashlib.sha256(data).hexdigest()
         return cls(session, card, model_hash, source, config, state_on_device)
 
