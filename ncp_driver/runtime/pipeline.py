@@ -154,14 +154,13 @@ class SteeringPipeline:
     def process_image(self, msg: Any, now: float | None = None) -> FrameResult:
         """One sensor_msgs Image or CompressedImage (any object with their fields)."""
         start = time.perf_counter()
-        self._stats.frames_in += 1
-        self._dropped = 0
         try:
             stamp = image_stamp(msg)
         except ImageDecodeError as exc:
-            return self._reject(math.nan, str(exc), start)
-        now = stamp if now is None else now
-        early = self._arrive(stamp, now, start)
+            stamp, error = math.nan, str(exc)
+        else:
+            error = ""
+        now, early = self._admit(stamp, now, start, error)
         if early is not None:
             return early
         try:
@@ -174,12 +173,7 @@ class SteeringPipeline:
     def process_frame(self, rgb: np.ndarray, stamp: float, now: float | None = None) -> FrameResult:
         """One decoded frame: H x W x 3 uint8 RGB (any size; or already the model's size)."""
         start = time.perf_counter()
-        self._stats.frames_in += 1
-        self._dropped = 0
-        if not math.isfinite(stamp):
-            return self._reject(stamp, f"stamp {stamp} is not a finite time", start)
-        now = stamp if now is None else now
-        early = self._arrive(stamp, now, start)
+        now, early = self._admit(stamp, now, start)
         if early is not None:
             return early
         try:
@@ -198,15 +192,26 @@ class SteeringPipeline:
         ``preprocess_s`` is the caller's decode and preprocessing time, for the figures.
         """
         start = time.perf_counter() - preprocess_s
-        self._stats.frames_in += 1
-        self._dropped = 0
-        if not math.isfinite(stamp):
-            return self._reject(stamp, f"stamp {stamp} is not a finite time", start)
-        now = stamp if now is None else now
-        early = self._arrive(stamp, now, start)
+        now, early = self._admit(stamp, now, start)
         if early is not None:
             return early
         return self._run(stamp, now, start, preprocess_s)
+
+    def _admit(
+        self, stamp: float, now: float | None, start: float, error: str = ""
+    ) -> tuple[float, FrameResult | None]:
+        """Count the frame and check its arrival; ``now`` defaults to the stamp (a replay).
+
+        Returns the receipt time and, if the frame stops here, its result.
+        """
+        self._stats.frames_in += 1
+        self._dropped = 0
+        if error or not math.isfinite(stamp):
+            return math.nan, self._reject(
+                stamp, error or f"stamp {stamp} is not a finite time", start
+            )
+        now = stamp if now is None else now
+        return now, self._arrive(stamp, now, start)
 
     def _reject(self, stamp: float, reason: str, start: float) -> FrameResult:
         self._stats.frames_rejected += 1
