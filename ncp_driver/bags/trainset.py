@@ -36,6 +36,7 @@ from ncp_driver.bags.topics import find_topic, find_topic_optional
 from ncp_driver.drives import DriveWriter
 from ncp_driver.images import ImageDecodeError
 from ncp_driver.preprocessing import PAPER_PREPROCESSING, Preprocessing
+from ncp_driver.runtime.steering import steering_angle_to_curvature
 
 __all__ = [
     "LABEL_SOURCES",
@@ -139,7 +140,7 @@ def curvature_labels(
         if not settings.wheelbase_m or settings.wheelbase_m <= 0:
             raise BagError("the steering label needs the car's wheelbase: pass --wheelbase METRES")
         t = steering.stamp
-        inverse_r = np.tan(steering["steering_angle"]) / settings.wheelbase_m
+        inverse_r = steering_angle_to_curvature(steering["steering_angle"], settings.wheelbase_m)
         if odometry is not None:
             speed = np.abs(nearest(odometry.stamp, odometry["vx"], t, skew))
             how = f"odometry {odometry.topic}"

@@ -338,10 +338,7 @@ def _human_curvature(
         return np.full(t.shape, np.nan)
     config = settings.pipeline
     angle = nearest(steering.stamp, steering["steering_angle"], t, settings.max_skew_s)
-    to_curvature = np.vectorize(
-        lambda a: steering_angle_to_curvature(a, config.wheelbase_m, config.steering_ratio)
-    )
-    return np.asarray(to_curvature(angle), dtype=np.float64)
+    return steering_angle_to_curvature(angle, config.wheelbase_m, config.steering_ratio)
 
 
 def _speeds(series: _Series, t: np.ndarray, settings: ReplaySettings) -> np.ndarray:

@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import numpy as np
 
 from ncp_driver.runtime.config import PipelineConfig
 
@@ -30,23 +33,31 @@ __all__ = [
 
 LIMIT_NAMES = ("max_curvature", "max_steering_angle", "max_lateral_accel", "max_curvature_rate")
 
+Value = TypeVar("Value", float, np.ndarray)
+
+
+def _same_kind(result: Any, like: Value) -> Value:
+    """An array for an array argument, a plain float for a float (messages want Python floats)."""
+    return result if isinstance(like, np.ndarray) else float(result)
+
 
 def curvature_to_steering_angle(
-    curvature: float, wheelbase: float, steering_ratio: float = 1.0
-) -> float:
+    curvature: Value, wheelbase: float, steering_ratio: float = 1.0
+) -> Value:
     """Steering angle in rad for a curvature in 1/m: ``atan(wheelbase * k) * steering_ratio``.
 
-    With ``steering_ratio`` 1 this is the road-wheel angle; with the car's ratio, the
-    steering-wheel angle. Positive turns left (REP 103).
+    The bicycle model, the one definition (the car, the replay, the synthetic drives, the
+    training-set builder). With ``steering_ratio`` 1 this is the road-wheel angle; with the
+    car's ratio, the steering-wheel angle. Positive turns left (REP 103). Floats or arrays.
     """
-    return math.atan(wheelbase * curvature) * steering_ratio
+    return _same_kind(np.arctan(np.multiply(wheelbase, curvature)) * steering_ratio, curvature)
 
 
 def steering_angle_to_curvature(
-    angle: float, wheelbase: float, steering_ratio: float = 1.0
-) -> float:
+    angle: Value, wheelbase: float, steering_ratio: float = 1.0
+) -> Value:
     """Inverse of :func:`curvature_to_steering_angle`: ``tan(angle / steering_ratio) / wheelbase``."""
-    return math.tan(angle / steering_ratio) / wheelbase
+    return _same_kind(np.tan(np.divide(angle, steering_ratio)) / wheelbase, angle)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,6 @@ header, so its stamp is the bag timestamp.
 from __future__ import annotations
 
 import heapq
-import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -29,6 +28,7 @@ import cv2
 import numpy as np
 
 from ncp_driver import topics
+from ncp_driver.runtime.steering import curvature_to_steering_angle
 from ncp_driver.synth.errors import SynthError
 from ncp_driver.synth.simulate import Drive
 
@@ -199,7 +199,7 @@ def _steering(drive: Drive, factory: _Factory, spec: StreamSpec) -> Iterator[Mes
     wheelbase = drive.config.wheelbase_m
     sim = drive.sim
     t = (sim.stamps_ns - sim.stamps_ns[0]) * 1e-9
-    angle = np.arctan(wheelbase * sim.curvature)
+    angle = curvature_to_steering_angle(sim.curvature, wheelbase)
     # Rates as magnitudes, as ackermann_msgs defines them.
     q = (drive.steering.stamps_ns - sim.stamps_ns[0]) * 1e-9
     angle_rate = np.abs(np.interp(q, t, np.gradient(angle, t)))
@@ -212,7 +212,7 @@ def _steering(drive: Drive, factory: _Factory, spec: StreamSpec) -> Iterator[Mes
         msg = stamped(
             header=factory.header(stamp, "base_link", k),
             drive=drive_msg(
-                steering_angle=math.atan(wheelbase * float(steer.curvature[k])),
+                steering_angle=curvature_to_steering_angle(float(steer.curvature[k]), wheelbase),
                 steering_angle_velocity=float(angle_rate[k]),
                 speed=float(steer.speed[k]),
                 acceleration=float(accel[k]),
