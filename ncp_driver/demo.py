@@ -21,7 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ncp_driver.bags.output import write_json
 from ncp_driver.errors import NcpDriverError
+from ncp_driver.replay.layout import DISCOMFORT_FILE, TAKEOVERS_FILE
+from ncp_driver.synth.cli import parse_size
 
 __all__ = ["main", "run_demo"]
 
@@ -115,8 +118,8 @@ def run_demo(
     start = _step("counting takeovers and measuring lateral discomfort (ncp-bag)")
     takeovers = _bag_tool(["takeovers", str(bag), "--map", str(replay_dir / "takeover_map.png")])
     discomfort = _bag_tool(["discomfort", str(bag), "--plot", str(replay_dir / "discomfort.png")])
-    (replay_dir / "takeovers.json").write_text(json.dumps(takeovers, indent=2) + "\n")
-    (replay_dir / "discomfort.json").write_text(json.dumps(discomfort, indent=2) + "\n")
+    write_json(replay_dir / TAKEOVERS_FILE, takeovers, force=force)
+    write_json(replay_dir / DISCOMFORT_FILE, discomfort, force=force)
     print(f"       {takeovers.get('takeovers')} takeovers ({time.perf_counter() - start:.1f} s)")
 
     start = _step("looking inside the network and writing the report")
@@ -130,16 +133,6 @@ def run_demo(
     )
     print(f"       ({time.perf_counter() - start:.1f} s)")
     return report
-
-
-def _size(text: str) -> tuple[int, int]:
-    try:
-        height, width = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"size {text!r} must be HEIGHTxWIDTH, e.g. 1208x1920"
-        ) from None
-    return height, width
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -156,7 +149,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--seed", type=int, default=7, help="the synthetic drive's seed (default 7)"
     )
     parser.add_argument(
-        "--size", type=_size, default=(1208, 1920), help="camera HEIGHTxWIDTH (default 1208x1920)"
+        "--size",
+        type=parse_size,
+        default=(1208, 1920),
+        help="camera HEIGHTxWIDTH (default 1208x1920)",
     )
     parser.add_argument(
         "--model", type=Path, help="exported .onnx model (default: the one in models/)"

@@ -28,7 +28,14 @@ from typing import Any
 
 import numpy as np
 
-from ncp_driver.contract import INPUT_ELAPSED, INPUT_FRAME, INPUT_STATE, OUTPUT_CURVATURE, ModelCard
+from ncp_driver.contract import (
+    INPUT_ELAPSED,
+    INPUT_FRAME,
+    INPUT_STATE,
+    OUTPUT_CURVATURE,
+    OUTPUT_STATE,
+    ModelCard,
+)
 from ncp_driver.errors import NcpDriverError
 from ncp_driver.preprocessing import to_model_input
 
@@ -74,6 +81,7 @@ def validation_error(
 
     session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
     card = ModelCard.from_metadata(session.get_modelmeta().custom_metadata_map, source=str(model))
+    names = [OUTPUT_CURVATURE, OUTPUT_STATE] if card.stateful else [OUTPUT_CURVATURE]
     errors: list[np.ndarray] = []
     labels: list[np.ndarray] = []
     windows = 0
@@ -94,7 +102,6 @@ def validation_error(
                     if card.stateful:
                         feeds[INPUT_STATE] = state
                         feeds[INPUT_ELAPSED] = elapsed[k : k + 1].reshape(1, 1)
-                    names = [OUTPUT_CURVATURE, "state_out"] if card.stateful else [OUTPUT_CURVATURE]
                     out = session.run(names, feeds)
                     predicted[k] = out[0][0, 0]
                     if card.stateful:
@@ -223,8 +230,8 @@ through the on-car pipeline (`ncp-replay`): predicted against driven curvature (
 python -m ncp_driver.modelcard verify models/{Path(doc["model"]).with_suffix(".card.json").name}
 ```
 regenerates the drives from their seeds and recomputes every figure above (within {RTOL:.0%});
-`tests/replay` runs it. Retraining with the command above gives a comparable, not bit-identical,
-model (thread scheduling).
+`tests/replay` runs it. Retraining with the command above was run once; whether a second run
+gives the same weights was not checked.
 """
 
 
@@ -267,8 +274,11 @@ def write(
         figures = evaluate(doc, model, Path(tmp))
     doc["validation"] = figures.validation
     doc["replay"]["metrics"] = figures.replay
-    card_path.write_text(json.dumps(doc, indent=2) + "\n")
-    card_path.with_suffix("").with_suffix(".md").write_text(_markdown(doc))
+    from ncp_driver.bags.output import atomic_file, write_json
+
+    write_json(card_path, doc, force=True)
+    with atomic_file(card_path.with_suffix("").with_suffix(".md"), force=True) as tmp:
+        tmp.write_text(_markdown(doc))
     return doc
 
 

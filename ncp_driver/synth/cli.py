@@ -23,7 +23,8 @@ FORMATS = ("ros2-sqlite3", "ros2-mcap", "ros1", "h5")
 _DEFAULTS = DriveConfig()
 
 
-def _size(text: str) -> tuple[int, int]:
+def parse_size(text: str) -> tuple[int, int]:
+    """``HEIGHTxWIDTH`` (e.g. 1208x1920) for argparse."""
     try:
         height, width = (int(v) for v in text.lower().split("x"))
     except ValueError:
@@ -60,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument(
         "--size",
-        type=_size,
+        type=parse_size,
         default=(_DEFAULTS.height, _DEFAULTS.width),
         help=f"frame HEIGHTxWIDTH (default {_DEFAULTS.height}x{_DEFAULTS.width})",
     )
