@@ -3,36 +3,22 @@
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from ncp_driver import atomic
 from ncp_driver.audit.errors import AuditError
 
 __all__ = ["atomic_write_bytes", "atomic_write_text", "figure_png", "save_figure"]
 
 
 def atomic_write_bytes(path: Path | str, data: bytes) -> Path:
-    """Write ``data`` to a temporary file beside ``path``, then rename it over ``path``."""
-    path = Path(path)
+    """The core's atomic write, with a failure raised as :class:`AuditError`."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as stream:
-                stream.write(data)
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        return atomic.atomic_write_bytes(path, data)
     except OSError as exc:
         raise AuditError(f"cannot write {path}: {exc}") from exc
-    return path
 
 
 def atomic_write_text(path: Path | str, text: str) -> Path:

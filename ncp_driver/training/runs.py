@@ -18,13 +18,13 @@ from typing import Any
 
 import torch
 
+from ncp_driver.atomic import atomic_write_bytes
 from ncp_driver.training.errors import CheckpointError, RunDirectoryError
 from ncp_driver.training.networks import SteeringNetwork, build_model
 
 __all__ = [
     "CHECKPOINT_FORMAT",
     "LOG_COLUMNS",
-    "atomic_write_bytes",
     "create_run_dir",
     "last_checkpoint",
     "load_checkpoint",
@@ -41,19 +41,6 @@ CONFIG_NAME = "config.json"
 LOG_NAME = "log.csv"
 CHECKPOINTS = "checkpoints"
 LAST = "last.pt"
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` under a temporary name in the same directory, then rename."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    try:
-        with tmp.open("wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def create_run_dir(out: Path, kind: str, now: float | None = None) -> Path:
