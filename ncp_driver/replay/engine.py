@@ -90,10 +90,11 @@ class ReplaySettings:
 class FrameLog:
     """Per-frame outputs of one pipeline run (one noise level), as columns."""
 
-    stamp: list[float] = field(default_factory=list)
-    bag_time: list[float] = field(default_factory=list)
-    # The same two times exactly, in integer ns (float seconds near 1.6e9 are ~0.2 us coarse);
-    # stamp_ns is None for a frame without a usable header stamp.
+    stamp: list[float] = field(
+        default_factory=list
+    )  # the image's stamp, s (as the pipeline saw it)
+    # Exact integer ns (float seconds near 1.6e9 are ~0.2 us coarse): the image's stamp (None
+    # without a usable header stamp) and the record time in the bag.
     stamp_ns: list[int | None] = field(default_factory=list)
     bag_ns: list[int] = field(default_factory=list)
     status: list[str] = field(default_factory=list)
@@ -111,7 +112,6 @@ class FrameLog:
     def add(self, result: FrameResult, bag_ns: int, stamp_ns: int | None) -> None:
         command = result.command
         self.stamp.append(result.stamp)
-        self.bag_time.append(bag_ns * 1e-9)
         self.stamp_ns.append(stamp_ns)
         self.bag_ns.append(bag_ns)
         self.status.append(result.status)
@@ -132,6 +132,11 @@ class FrameLog:
 
     def array(self, name: str) -> np.ndarray:
         return np.asarray(getattr(self, name), dtype=np.float64)
+
+    @property
+    def bag_time(self) -> np.ndarray:
+        """Record times in the bag, s."""
+        return np.asarray(self.bag_ns, dtype=np.float64) * 1e-9
 
 
 @dataclass
@@ -276,7 +281,6 @@ def replay(
         pipe = lanes[0].pipeline
         spec, reduced = pipe.spec, pipe.config.reduced_jpeg_decode
         prepared = (_prepare(m, spec, reduced) for m in recording.messages([camera]))
-        bag_times: list[int] = []
         # Three stages in three threads (onnxruntime and OpenCV release the GIL): read and
         # prepare frames; the conv head over each batch; the cells and pipelines, in order.
         with _read_ahead(prepared, settings.batch_size) as ahead:
@@ -290,12 +294,11 @@ def replay(
                     modes = _mode_at(series.auto, chunk_ns, settings.assume_autonomous)
                     speeds = _speeds(series, chunk_ns.astype(np.float64) * 1e-9, settings)
                     _step(lanes, batch, modes, speeds)
-                    bag_times.extend(chunk_ns.tolist())
         skipped = dict(recording.skipped)
     clean = lanes[0]
     if len(clean.log) == 0:
         raise ReplayError(f"{source}: topic {camera} has no camera frames to replay")
-    t = np.asarray(bag_times, dtype=np.float64) * 1e-9
+    t = clean.log.bag_time
     stats = clean.pipeline.stats
     model = clean.pipeline.model
     return ReplayResult(
@@ -488,9 +491,8 @@ def _step(lanes: list[_Lane], batch: _Batch, modes: np.ndarray, speeds: np.ndarr
     for lane, inputs, features in zip(lanes, batch.inputs, batch.features, strict=True):
         pipe = lane.pipeline
         for j, frame in enumerate(batch.frames):
-            bag_time = float(frame.bag_ns) * 1e-9
             if bool(modes[j]) != pipe.autonomous:
-                pipe.set_autonomous(bool(modes[j]), bag_time)
+                pipe.set_autonomous(bool(modes[j]), frame.bag_ns * 1e-9)
             pipe.set_speed(float(speeds[j]) if math.isfinite(speeds[j]) else None)
             if not batch.valid[j]:
                 result = pipe.process_image(frame.message)  # the pipeline's own rejection, counted

@@ -41,6 +41,7 @@ def _cell(value: float) -> str:
 
 def _output_rows(result: ReplayResult) -> Iterator[list[str]]:
     log = result.clean
+    bag_time = log.bag_time
     for i in range(len(log)):
         yield [
             _cell(log.stamp[i]),
@@ -56,7 +57,7 @@ def _output_rows(result: ReplayResult) -> Iterator[list[str]]:
             _cell(result.longitude[i]),
             _cell(result.speed[i]),
             _cell(log.elapsed_s[i]),
-            _cell(log.bag_time[i]),
+            _cell(bag_time[i]),
         ]
 
 
