@@ -102,8 +102,9 @@ def make_message(store: Typestore, msgtype: str, **fields: Any) -> Any:
 class BagWriter:
     """A new bag: ``rosbag1`` (a ``.bag`` file), ``sqlite3`` or ``mcap`` (a ROS 2 bag folder).
 
-    ``compression`` is ``bz2`` or ``lz4`` for ROS 1 chunks. Connections are added on the first
-    message of each topic. Use as a context manager.
+    ``compression`` is ``bz2`` or ``lz4`` for ROS 1 chunks; ``version`` the rosbag2 metadata
+    version (8 or 9). Connections are added on the first message of each topic. Use as a
+    context manager: the bag gets its final name only when complete.
     """
 
     def __init__(
@@ -113,6 +114,7 @@ class BagWriter:
         compression: str | None = None,
         msg_dirs: Iterable[Path] = (),
         force: bool = False,
+        version: int = 9,
     ) -> None:
         if fmt not in BAG_FORMATS:
             raise BagError(f"bag format {fmt!r} is not one of {BAG_FORMATS}")
@@ -139,7 +141,9 @@ class BagWriter:
                 self._writer.set_compression(Writer1.CompressionFormat[compression.upper()])
         else:
             plugin = StoragePlugin.MCAP if fmt == "mcap" else StoragePlugin.SQLITE3
-            self._writer = Writer2(inner, version=9, storage_plugin=plugin)
+            if version not in (8, 9):
+                raise BagError(f"rosbag2 version {version} must be 8 or 9 (what rosbags writes)")
+            self._writer = Writer2(inner, version=version, storage_plugin=plugin)  # type: ignore[arg-type]
         self._writer.open()
         self._connections: dict[str, Any] = {}
         self.count = 0

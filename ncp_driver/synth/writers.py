@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import shutil
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,6 +24,9 @@ from ncp_driver.synth.errors import SynthError
 from ncp_driver.synth.messages import drive_messages, stream_specs
 from ncp_driver.synth.render import Renderer
 from ncp_driver.synth.simulate import Drive
+
+if TYPE_CHECKING:  # rosbags is imported only when a bag is written
+    from ncp_driver.bags.writer import BagWriter
 
 __all__ = [
     "ROS2_STORAGES",
@@ -49,30 +50,6 @@ class Written:
 def _check_new(path: Path, force: bool) -> None:
     if path.exists() and not force:
         raise SynthError(f"{path} exists already: choose another output or pass --force")
-
-
-@contextlib.contextmanager
-def _atomic(path: Path, force: bool) -> Iterator[Path]:
-    """Yield a path inside a hidden folder beside ``path``; move it to ``path`` on success."""
-    path = Path(path)
-    _check_new(path, force)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp_dir = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    shutil.rmtree(tmp_dir, ignore_errors=True)
-    tmp_dir.mkdir()
-    try:
-        yield tmp_dir / path.name
-        _check_new(path, force)
-        old = path.with_name(f".{path.name}.{os.getpid()}.old")
-        if path.exists():
-            os.replace(path, old)
-        os.replace(tmp_dir / path.name, path)
-        if old.is_dir():
-            shutil.rmtree(old)
-        else:
-            old.unlink(missing_ok=True)
-    finally:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
 
 
 def _progress(total: int, enabled: bool, desc: str) -> Any:
@@ -113,33 +90,28 @@ def _rendered_ahead(renderer: Renderer, count: int) -> Iterator[Callable[[int], 
 
 def _write_bag(
     drive: Drive,
-    writer: Any,
-    typestore: Any,
-    add_connection: Callable[[str, str], Any],
+    bag: BagWriter,
     compressed: bool,
     encoding: str,
     jpeg_quality: int,
     renderer: Renderer | None,
     progress: bool,
-    ros1: bool,
-) -> dict[str, int]:
+) -> Written:
     specs = stream_specs(drive, compressed)
-    connections = {spec.topic: add_connection(spec.topic, spec.msgtype) for spec in specs}
-    counts = dict.fromkeys(connections, 0)
+    counts = {spec.topic: 0 for spec in specs}
     camera_topic = specs[0].topic
-    serialize = typestore.serialize_ros1 if ros1 else typestore.serialize_cdr
     with (
+        bag,
         _rendered_ahead(_renderer(drive, renderer), drive.frame_count) as render,
         _progress(drive.frame_count, progress, "frames") as bar,
     ):
-        messages = drive_messages(drive, typestore, render, compressed, encoding, jpeg_quality)
+        messages = drive_messages(drive, bag.typestore, render, compressed, encoding, jpeg_quality)
         for message in messages:
-            data = serialize(message.msg, message.msgtype)
-            writer.write(connections[message.topic], message.stamp_ns, data)
+            bag.write(message.topic, message.msgtype, message.stamp_ns, message.msg)
             counts[message.topic] += 1
             if message.topic == camera_topic:
                 bar.update(1)
-    return counts
+    return Written(bag.path, counts)
 
 
 def write_ros2_bag(
@@ -155,30 +127,16 @@ def write_ros2_bag(
     renderer: Renderer | None = None,
 ) -> Written:
     """Write ``drive`` as a ROS 2 bag folder (``storage`` "sqlite3" or "mcap")."""
-    from rosbags.rosbag2 import StoragePlugin, Writer
-    from rosbags.typesys import Stores
-
-    from ncp_driver.bags.typestore import make_typestore
-
     if storage not in ROS2_STORAGES:
         raise SynthError(f"storage {storage!r} must be one of {list(ROS2_STORAGES)}")
     if version not in (8, 9):
         raise SynthError(f"rosbag2 version {version} must be 8 or 9 (what rosbags writes)")
-    plugin = StoragePlugin.MCAP if storage == "mcap" else StoragePlugin.SQLITE3
-    typestore = make_typestore(store=Stores.ROS2_HUMBLE)
     path = Path(path)
-    with _atomic(path, force) as tmp:
-        writer = Writer(tmp, version=version, storage_plugin=plugin)  # type: ignore[arg-type]
-        with writer:
+    _check_new(path, force)
+    from ncp_driver.bags.writer import BagWriter
 
-            def add(topic: str, msgtype: str) -> Any:
-                return writer.add_connection(topic, msgtype, typestore=typestore)
-
-            counts = _write_bag(
-                drive, writer, typestore, add, compressed, encoding, jpeg_quality,
-                renderer, progress, ros1=False,
-            )  # fmt: skip
-    return Written(path, counts)
+    bag = BagWriter(path, storage, force=force, version=version)
+    return _write_bag(drive, bag, compressed, encoding, jpeg_quality, renderer, progress)
 
 
 def write_ros1_bag(
@@ -192,27 +150,14 @@ def write_ros1_bag(
     renderer: Renderer | None = None,
 ) -> Written:
     """Write ``drive`` as a ROS 1 bag file (``.bag``; ROS 1 Noetic message definitions)."""
-    from rosbags.rosbag1 import Writer
-    from rosbags.typesys import Stores
-
-    from ncp_driver.bags.typestore import make_typestore
-
     path = Path(path)
     if path.suffix != ".bag":
         raise SynthError(f"{path}: a ROS 1 bag must end in .bag (readers pick the format by it)")
-    typestore = make_typestore(store=Stores.ROS1_NOETIC)
-    with _atomic(path, force) as tmp:
-        writer = Writer(tmp)
-        with writer:
+    _check_new(path, force)
+    from ncp_driver.bags.writer import BagWriter
 
-            def add(topic: str, msgtype: str) -> Any:
-                return writer.add_connection(topic, msgtype, typestore=typestore)
-
-            counts = _write_bag(
-                drive, writer, typestore, add, compressed, encoding, jpeg_quality,
-                renderer, progress, ros1=True,
-            )  # fmt: skip
-    return Written(path, counts)
+    bag = BagWriter(path, "rosbag1", force=force)
+    return _write_bag(drive, bag, compressed, encoding, jpeg_quality, renderer, progress)
 
 
 def write_training_h5(
