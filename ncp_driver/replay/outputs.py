@@ -35,30 +35,41 @@ __all__ = ["TABLE_FORMATS", "metrics_document", "write_replay"]
 TABLE_FORMATS = ("csv", "parquet")
 
 
-def _cell(value: float) -> str:
-    return "" if not math.isfinite(value) else repr(float(value))
+def _output_columns(result: ReplayResult) -> dict[str, np.ndarray | list[str]]:
+    """``output.csv``'s columns, in layout order: float arrays (NaN = missing) or strings."""
+    log = result.clean
+    columns: dict[str, np.ndarray | list[str]] = {
+        "stamp": log.array("stamp"),
+        "status": log.status,
+        "autonomous": np.asarray(log.autonomous, dtype=bool),
+        "curvature": log.array("curvature"),
+        "raw_curvature": log.array("raw_curvature"),
+        "steering_angle": log.array("steering_angle"),
+        "human_curvature": result.human_curvature,
+        "limits_active": log.limits_active,
+        "reset_reason": log.reset_reason,
+        "latitude": result.latitude,
+        "longitude": result.longitude,
+        "speed": result.speed,
+        "elapsed_s": log.array("elapsed_s"),
+        "bag_time": log.bag_time,
+    }
+    assert tuple(columns) == OUTPUT_COLUMNS
+    return columns
+
+
+def _cells(values: np.ndarray | list[str]) -> list[str]:
+    """CSV cells: strings as they are, booleans as 0/1, floats exactly, NaN as empty."""
+    if isinstance(values, list):
+        return values
+    if values.dtype == bool:
+        return ["1" if v else "0" for v in values]
+    return ["" if not math.isfinite(v) else repr(float(v)) for v in values]
 
 
 def _output_rows(result: ReplayResult) -> Iterator[list[str]]:
-    log = result.clean
-    bag_time = log.bag_time
-    for i in range(len(log)):
-        yield [
-            _cell(log.stamp[i]),
-            log.status[i],
-            "1" if log.autonomous[i] else "0",
-            _cell(log.curvature[i]),
-            _cell(log.raw_curvature[i]),
-            _cell(log.steering_angle[i]),
-            _cell(result.human_curvature[i]),
-            log.limits_active[i],
-            log.reset_reason[i],
-            _cell(result.latitude[i]),
-            _cell(result.longitude[i]),
-            _cell(result.speed[i]),
-            _cell(log.elapsed_s[i]),
-            _cell(bag_time[i]),
-        ]
+    cells = [_cells(values) for values in _output_columns(result).values()]
+    return (list(row) for row in zip(*cells, strict=True))
 
 
 def _trace(log: FrameLog, values: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -88,16 +99,14 @@ def _write_parquet(directory: Path, result: ReplayResult) -> None:
         import pyarrow.parquet as pq
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ReplayError("--format parquet needs pyarrow: pip install pyarrow") from exc
-    rows = list(_output_rows(result))
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in OUTPUT_COLUMNS]
     table = {}
-    for name, values in zip(OUTPUT_COLUMNS, columns, strict=True):
-        if name in ("status", "limits_active", "reset_reason"):
+    for name, values in _output_columns(result).items():
+        if isinstance(values, list):
             table[name] = pa.array(values, pa.string())
-        elif name == "autonomous":
-            table[name] = pa.array([v == "1" for v in values], pa.bool_())
+        elif values.dtype == bool:
+            table[name] = pa.array(values, pa.bool_())
         else:
-            table[name] = pa.array([float(v) if v else None for v in values], pa.float64())
+            table[name] = pa.array(values, pa.float64(), mask=~np.isfinite(values))
     pq.write_table(pa.table(table), directory / Path(OUTPUT_FILE).with_suffix(".parquet"))
     for name, prefix, trace in (
         (NEURONS_FILE, "n", result.clean.neurons),
