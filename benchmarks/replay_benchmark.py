@@ -15,7 +15,8 @@ over the whole bag from its start:
   decoding, preprocessing, the conv head over a batch, the cell frame by frame, the pipeline's
   logic (modes, resets, limits), the metrics' inputs; not writing the outputs, which is timed on
   its own once (``write_replay(..., mcap=False)``, i.e. ``ncp-replay --no-mcap``);
-- replay, frame by frame: the same with ``batch_size`` 1 (the car's ``SteeringModel``);
+- replay, frame by frame: the same with ``batch_size`` 1 (the car's ``SteeringModel``), which is
+  ``ncp-replay``'s default and what the targets are checked on;
 - baseline: what one would write without this stack: read the bag with rosbags, decode and
   preprocess with ``ncp_driver.images.decode_cropped`` and ``to_model_input``, and run the torch
   model's ``step`` frame by frame with its state, under ``torch.no_grad()``, with the same
@@ -300,13 +301,13 @@ def main(argv: list[str] | None = None) -> int:
             f"resets {batched_result.stats['resets']}"
         )
 
-        print("\ntargets")
-        fps = best["batched"].fps
-        verdicts = [(f"batched replay >= {TARGET_FPS:.0f} frames/s", fps >= TARGET_FPS)]
+        print("\ntargets (ncp-replay as it runs by default: frame by frame, batch size 1)")
+        fps = best["single"].fps
+        verdicts = [(f"replay >= {TARGET_FPS:.0f} frames/s", fps >= TARGET_FPS)]
         if baseline is not None:
             verdicts.append(
                 (
-                    f"batched replay >= {TARGET_SPEEDUP:.0f}x the torch loop",
+                    f"replay >= {TARGET_SPEEDUP:.0f}x the torch loop",
                     fps >= TARGET_SPEEDUP * baseline.fps,
                 )
             )

@@ -88,8 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--batch-size",
         type=int,
-        default=64,
-        help="frames per batch of the conv head (1: the car's model, frame by frame)",
+        default=1,
+        help="frames per batch of the conv head (default 1: the car's own model, frame by "
+        "frame; e.g. 64 where batching pays, such as a GPU; the results are the same)",
     )
     parser.add_argument(
         "--param",

@@ -8,9 +8,10 @@ preprocessed with the pipeline's own functions.
 
 Two ways to run the model, with the same results within 1e-5 (a test holds them to it):
 
-- ``batch_size > 1`` (default): the conv head runs over a batch of frames, the cell steps per
-  frame (:class:`~ncp_driver.replay.split.SplitModel`);
-- ``batch_size == 1``: the car's own :class:`~ncp_driver.runtime.SteeringModel`, frame by frame.
+- ``batch_size == 1`` (default): the car's own :class:`~ncp_driver.runtime.SteeringModel`,
+  frame by frame (on a 2-core CPU the two modes measured within noise of each other);
+- ``batch_size > 1``: the conv head runs over a batch of frames, the cell steps per frame
+  (:class:`~ncp_driver.replay.split.SplitModel`), for hardware where batching pays (a GPU).
 
 Noise levels (``noise_levels``) run side by side on the same decoded frames, each in its own
 pipeline, so one pass over the bag gives the metrics of every level.
@@ -53,6 +54,8 @@ from ncp_driver.runtime.steering import steering_angle_to_curvature
 
 __all__ = ["FrameLog", "ReplayError", "ReplayResult", "ReplaySettings", "replay"]
 
+READ_AHEAD = 16  # frames the reader thread prepares ahead of the model, at least
+
 
 class ReplayError(NcpDriverError):
     """A replay that cannot run: no camera topic, no readable frame, a bad setting."""
@@ -71,7 +74,7 @@ class ReplaySettings:
     msg_dirs: tuple[Path, ...] = ()
     noise_levels: tuple[float, ...] = ()  # extra runs with input noise, beside the clean one
     noise_seed: int = PAPER_NOISE_SEED
-    batch_size: int = 64
+    batch_size: int = 1  # > 1: batch the conv head (SplitModel)
     max_skew_s: float = 0.1  # how far the human's steering may be from a frame to count
     assume_autonomous: bool = True  # the mode when the bag has no auto-mode flag
 
@@ -283,7 +286,7 @@ def replay(
         prepared = (_prepare(m, spec, reduced) for m in recording.messages([camera]))
         # Three stages in three threads (onnxruntime and OpenCV release the GIL): read and
         # prepare frames; the conv head over each batch; the cells and pipelines, in order.
-        with _read_ahead(prepared, settings.batch_size) as ahead:
+        with _read_ahead(prepared, max(settings.batch_size, READ_AHEAD)) as ahead:
             frames: Iterable[_Frame] = ahead
             if progress is not None:
                 frames = progress(frames, recording.count([camera]))

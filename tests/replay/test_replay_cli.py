@@ -55,7 +55,7 @@ def test_cli_writes_the_layout_and_prints_json(
     assert printed == json.loads((out / METRICS_FILE).read_text())
     frames = printed["frames"]
     assert frames == 180 and printed["human_label"] is True
-    assert printed["mode"] == "batched head" and printed["kind"] == "ncp"
+    assert printed["mode"] == "frame by frame" and printed["kind"] == "ncp"  # the default
     assert set(printed["noise"]) == {"0.1"}
     assert printed["pipeline"]["limit_counts"].get("max_curvature", 0) > 0  # --param applied
     for mode in ("autonomous", "manual", "all"):
