@@ -16,6 +16,8 @@ __all__ = [
     "GPS",
     "HUMAN_STEERING",
     "NEURONS",
+    "SALIENCY",
+    "SENSORY",
     "TYPES",
     "absolute",
 ]
@@ -31,6 +33,8 @@ HUMAN_STEERING = "vehicle/steering"  # ackermann_msgs/msg/AckermannDriveStamped,
 COMMAND = "ncp/steering_cmd"  # ackermann_msgs/msg/AckermannDriveStamped
 CURVATURE = "ncp/curvature"  # std_msgs/msg/Float32, 1/m
 NEURONS = "ncp/neurons"  # std_msgs/msg/Float32MultiArray
+SENSORY = "ncp/sensory"  # std_msgs/msg/Float32MultiArray, the conv head's features (replay only)
+SALIENCY = "ncp/saliency"  # sensor_msgs/msg/Image, VisualBackProp over the crop (replay only)
 DIAGNOSTICS = "/diagnostics"  # diagnostic_msgs/msg/DiagnosticArray (absolute by ROS convention)
 
 TYPES: dict[str, str] = {
@@ -42,6 +46,8 @@ TYPES: dict[str, str] = {
     COMMAND: "ackermann_msgs/msg/AckermannDriveStamped",
     CURVATURE: "std_msgs/msg/Float32",
     NEURONS: "std_msgs/msg/Float32MultiArray",
+    SENSORY: "std_msgs/msg/Float32MultiArray",
+    SALIENCY: "sensor_msgs/msg/Image",
     DIAGNOSTICS: "diagnostic_msgs/msg/DiagnosticArray",
 }
 

@@ -14,7 +14,7 @@ K2 0.03, data range 1, mean over the map without the 5-pixel border).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +28,7 @@ from ncp_driver.audit.errors import AuditError
 from ncp_driver.audit.figures import new_figure
 from ncp_driver.contract import INPUT_FRAME
 from ncp_driver.graph import head_graph, load_model, model_card
+from ncp_driver.preprocessing import to_model_input
 from ncp_driver.replay.noise import PAPER_NOISE_LEVELS, PAPER_NOISE_SEED, InputNoise
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "plot_noise_robustness",
     "plot_saliency_overlays",
     "saliency_noise_robustness",
+    "saliency_overlay",
     "ssim",
     "ssim_map",
     "visual_backprop",
@@ -288,3 +290,20 @@ def plot_noise_robustness(
         twin.set_ylabel("takeovers", color="tab:red")
     ax.set_title(f"Saliency robustness to input noise ({result.ssim.shape[1]} frames)")
     return fig
+
+
+def saliency_overlay(
+    model_path: Path | str, providers: Sequence[str] = ("CPUExecutionProvider",)
+) -> Callable[[np.ndarray], np.ndarray]:
+    """crop (H, W, 3 uint8, the model's preprocessing) -> the crop blended with its saliency.
+
+    What ``ncp-replay`` publishes as the saliency image topic of ``replay.mcap``.
+    """
+    model = SaliencyModel(model_path, providers=providers, batch_size=1)
+    spec = model.card.preprocessing
+
+    def image(crop: np.ndarray) -> np.ndarray:
+        mask = model.saliency(to_model_input(crop, spec)[None])[0]
+        return overlay(crop, mask)
+
+    return image

@@ -1,4 +1,8 @@
-"""Write bags in the three formats (ROS 1 ``.bag``, ROS 2 sqlite3, ROS 2 MCAP) with rosbags.
+"""Write bags: ROS 1 ``.bag``, ROS 2 sqlite3 (a rosbag2 folder), ROS 2 MCAP (one ``.mcap`` file).
+
+MCAP goes through :class:`ncp_driver.bags.mcap_writer.McapWriter` (a single file that Foxglove,
+the ``mcap`` reader and rosbags open); ``mcap-folder`` writes a rosbag2 folder with MCAP storage
+instead, only when that is asked for.
 
 Used by tests, the benchmark and tools that produce bags. A bag appears under its final name only
 when it is closed; an error leaves nothing behind. Messages are built with :meth:`BagWriter.message`
@@ -22,12 +26,13 @@ from rosbags.typesys import Stores
 from rosbags.typesys.store import Typestore
 
 from ncp_driver.bags.errors import BagError
+from ncp_driver.bags.mcap_writer import McapWriter
 from ncp_driver.bags.output import check_new
 from ncp_driver.bags.typestore import make_typestore
 
 __all__ = ["BAG_FORMATS", "BagWriter", "make_message"]
 
-BAG_FORMATS = ("rosbag1", "sqlite3", "mcap")
+BAG_FORMATS = ("rosbag1", "sqlite3", "mcap", "mcap-folder")
 
 _NUMPY_TYPES: dict[str, type] = {
     "bool": np.bool_,
@@ -100,7 +105,8 @@ def make_message(store: Typestore, msgtype: str, **fields: Any) -> Any:
 
 
 class BagWriter:
-    """A new bag: ``rosbag1`` (a ``.bag`` file), ``sqlite3`` or ``mcap`` (a ROS 2 bag folder).
+    """A new bag: ``rosbag1`` (a ``.bag`` file), ``sqlite3`` (a ROS 2 bag folder), ``mcap`` (a
+    single ``.mcap`` file) or ``mcap-folder`` (a ROS 2 bag folder with MCAP storage).
 
     ``compression`` is ``bz2`` or ``lz4`` for ROS 1 chunks; ``version`` the rosbag2 metadata
     version (8 or 9). Connections are added on the first message of each topic. Use as a
@@ -127,6 +133,12 @@ class BagWriter:
         self.typestore = make_typestore(
             msg_dirs, store=Stores.ROS1_NOETIC if fmt == "rosbag1" else Stores.ROS2_HUMBLE
         )
+        self._connections: dict[str, Any] = {}
+        self.count = 0
+        self._mcap: McapWriter | None = None
+        if fmt == "mcap":
+            self._mcap = McapWriter(self.path, self.typestore, force=force)
+            return
         self._staging = self.path.parent / f".{self.path.name}.{os.getpid()}.partial"
         if self._staging.exists():
             shutil.rmtree(self._staging)
@@ -140,13 +152,11 @@ class BagWriter:
                     raise BagError(f"ROS 1 chunk compression {compression!r} is not bz2 or lz4")
                 self._writer.set_compression(Writer1.CompressionFormat[compression.upper()])
         else:
-            plugin = StoragePlugin.MCAP if fmt == "mcap" else StoragePlugin.SQLITE3
+            plugin = StoragePlugin.MCAP if fmt == "mcap-folder" else StoragePlugin.SQLITE3
             if version not in (8, 9):
                 raise BagError(f"rosbag2 version {version} must be 8 or 9 (what rosbags writes)")
             self._writer = Writer2(inner, version=version, storage_plugin=plugin)  # type: ignore[arg-type]
         self._writer.open()
-        self._connections: dict[str, Any] = {}
-        self.count = 0
 
     def message(self, msgtype: str, **fields: Any) -> Any:
         """Build a message of ``msgtype`` (missing fields take their zero value)."""
@@ -154,6 +164,10 @@ class BagWriter:
 
     def write(self, topic: str, msgtype: str, stamp_ns: int, message: Any) -> None:
         """Append ``message`` on ``topic`` at record time ``stamp_ns``."""
+        if self._mcap is not None:
+            self._mcap.write(topic, msgtype, stamp_ns, message)
+            self.count += 1
+            return
         conn = self._connections.get(topic)
         if conn is None:
             conn = self._writer.add_connection(topic, msgtype, typestore=self.typestore)
@@ -168,11 +182,24 @@ class BagWriter:
 
     def write_raw(self, topic: str, stamp_ns: int, data: bytes | memoryview) -> None:
         """Append already serialised ``data`` on a topic that has had a message."""
+        if self._mcap is not None:
+            self._mcap.write_raw(topic, self._mcap_type(topic), stamp_ns, data)
+            self.count += 1
+            return
         self._writer.write(self._connections[topic], int(stamp_ns), data)
         self.count += 1
 
+    def _mcap_type(self, topic: str) -> str:
+        assert self._mcap is not None
+        known = self._mcap.msgtype(topic)
+        if known is None:
+            raise BagError(f"{self.path}: write a message on {topic} before raw data")
+        return known
+
     def close(self) -> Path:
         """Finish the bag and give it its final name."""
+        if self._mcap is not None:
+            return self._mcap.close()
         self._writer.close()
         check_new([self.path], self.force)
         if self.path.exists():
@@ -186,6 +213,9 @@ class BagWriter:
 
     def abort(self) -> None:
         """Drop the unfinished bag."""
+        if self._mcap is not None:
+            self._mcap.abort()
+            return
         try:
             if self.fmt == "rosbag1":
                 bio = getattr(self._writer, "bio", None)

@@ -76,6 +76,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="leave the camera topic out of replay.mcap",
     )
     parser.add_argument(
+        "--mcap-saliency-hz",
+        type=float,
+        default=2.0,
+        metavar="HZ",
+        help="VisualBackProp saliency images in replay.mcap (/ncp/saliency, the camera's stamps "
+        "and frame_id), at most HZ per second of the drive (default 2; 0: none)",
+    )
+    parser.add_argument(
         "--noise-std",
         type=float,
         nargs="+",
@@ -154,6 +162,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.out.exists() and not args.force:
             raise ReplayError(f"{args.out} exists already: choose another --out or pass --force")
         show = sys.stderr.isatty() if args.progress is None else args.progress
+        if args.mcap_saliency_hz < 0:
+            raise ReplayError(f"--mcap-saliency-hz {args.mcap_saliency_hz:g} must be 0 or more")
+        saliency = None
+        if not args.no_mcap and args.mcap_saliency_hz > 0:
+            from ncp_driver.audit.saliency import saliency_overlay
+
+            saliency = saliency_overlay(model)
         result = replay(args.bags, settings, progress=_progress(show))
         write_replay(
             result,
@@ -161,6 +176,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             table_format=args.format,
             mcap=not args.no_mcap,
             mcap_images=not args.mcap_without_images,
+            saliency=saliency,
+            saliency_hz=args.mcap_saliency_hz,
             force=args.force,
         )
     except NcpDriverError as exc:

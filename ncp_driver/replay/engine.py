@@ -159,6 +159,7 @@ class ReplayResult:
     skipped_messages: dict[str, int]
     seconds: float
     model_info: dict[str, str]
+    preprocessing: Preprocessing | None = None  # the model's, from its metadata
 
     @property
     def frames(self) -> int:
@@ -333,6 +334,7 @@ def replay(
             "provider": model.provider,
             "mode": "batched head" if settings.batch_size > 1 else "frame by frame",
         },
+        preprocessing=model.card.preprocessing,
     )
 
 

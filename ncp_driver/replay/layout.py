@@ -13,7 +13,9 @@
 ``metrics.json``    replay metrics, the model under ``"model"``
 ``takeovers.json``  takeovers and their summary (``ncp-bag takeovers --json``), optional
 ``discomfort.json`` lateral discomfort (``ncp-bag discomfort --json``), optional
-``replay.mcap``     the original topics plus the predictions, for Foxglove / PlotJuggler, optional
+``replay.mcap``     one ROS 2 MCAP file: the original topics, the predictions, neurons, features
+                    and (optionally) saliency images; the model as metadata records; for
+                    Foxglove / PlotJuggler; optional
 ==================  ============================================================================
 
 With ``--format parquet`` the three tables are written as ``.parquet`` beside the CSVs' names.
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 __all__ = [
     "DISCOMFORT_FILE",
-    "MCAP_DIR",
+    "MCAP_FILE",
     "METRICS_FILE",
     "NEURONS_FILE",
     "OUTPUT_COLUMNS",
@@ -40,7 +42,7 @@ METRICS_FILE = "metrics.json"
 TAKEOVERS_FILE = "takeovers.json"
 DISCOMFORT_FILE = "discomfort.json"
 PLOT_FILE = "prediction.png"
-MCAP_DIR = "replay.mcap"
+MCAP_FILE = "replay.mcap"
 
 OUTPUT_COLUMNS = (
     "stamp",

@@ -10,17 +10,19 @@ from __future__ import annotations
 import csv
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ncp_driver.bags import Recording, make_typestore
+from ncp_driver.bags.mcap_writer import McapWriter
 from ncp_driver.bags.output import atomic_dir
+from ncp_driver.preprocessing import PAPER_PREPROCESSING, Preprocessing
 from ncp_driver.replay.engine import FrameLog, ReplayError, ReplayResult
 from ncp_driver.replay.layout import (
-    MCAP_DIR,
+    MCAP_FILE,
     METRICS_FILE,
     NEURONS_FILE,
     OUTPUT_COLUMNS,
@@ -28,9 +30,16 @@ from ncp_driver.replay.layout import (
     PLOT_FILE,
     SENSORY_FILE,
 )
-from ncp_driver.topics import COMMAND, CURVATURE, NEURONS, TYPES, absolute
+from ncp_driver.topics import COMMAND, CURVATURE, NEURONS, SALIENCY, SENSORY, TYPES, absolute
 
-__all__ = ["TABLE_FORMATS", "metrics_document", "write_replay"]
+__all__ = [
+    "TABLE_FORMATS",
+    "SaliencyImage",
+    "mcap_metadata",
+    "metrics_document",
+    "write_mcap",
+    "write_replay",
+]
 
 TABLE_FORMATS = ("csv", "parquet")
 
@@ -164,6 +173,8 @@ def write_replay(
     table_format: str = "csv",
     mcap: bool = True,
     mcap_images: bool = True,
+    saliency: SaliencyImage | None = None,
+    saliency_hz: float = 2.0,
     force: bool = False,
 ) -> Path:
     """Write ``result`` into the new directory ``out_dir`` (atomically); returns it."""
@@ -181,8 +192,27 @@ def write_replay(
         (tmp / METRICS_FILE).write_text(json.dumps(metrics_document(result), indent=2) + "\n")
         _write_plot(tmp)
         if mcap:
-            write_mcap(result, tmp / MCAP_DIR, images=mcap_images)
+            write_mcap(
+                result,
+                tmp / MCAP_FILE,
+                images=mcap_images,
+                saliency=saliency,
+                saliency_hz=saliency_hz,
+            )
     return out_dir
+
+
+SaliencyImage = Callable[[np.ndarray], np.ndarray]
+"""A model crop (H, W, 3 uint8, the model's preprocessing) -> the RGB uint8 image to publish."""
+
+
+def _multi_array(store: Any, label: str, values: np.ndarray) -> Any:
+    layout_cls = store.types["std_msgs/msg/MultiArrayLayout"]
+    dim_cls = store.types["std_msgs/msg/MultiArrayDimension"]
+    dim = dim_cls(label=label, size=values.size, stride=values.size)
+    return store.types[TYPES[NEURONS]](
+        layout=layout_cls(dim=[dim], data_offset=0), data=np.asarray(values, np.float32)
+    )
 
 
 def _prediction_messages(result: ReplayResult, store: Any) -> Iterator[tuple[int, str, str, Any]]:
@@ -193,14 +223,25 @@ def _prediction_messages(result: ReplayResult, store: Any) -> Iterator[tuple[int
     header_cls = store.types["std_msgs/msg/Header"]
     time_cls = store.types["builtin_interfaces/msg/Time"]
     float32 = store.types[TYPES[CURVATURE]]
-    multi = store.types[TYPES[NEURONS]]
-    layout_cls = store.types["std_msgs/msg/MultiArrayLayout"]
-    dim_cls = store.types["std_msgs/msg/MultiArrayDimension"]
-    neurons = dict(zip(log.model_rows, log.neurons, strict=True))
+    rows = {row: k for k, row in enumerate(log.model_rows)}
     for i in range(len(log)):
+        ns = log.bag_ns[i]
+        k = rows.get(i)
+        if k is not None:
+            yield (
+                ns,
+                absolute(NEURONS),
+                TYPES[NEURONS],
+                _multi_array(store, "neurons", log.neurons[k]),
+            )
+            yield (
+                ns,
+                absolute(SENSORY),
+                TYPES[SENSORY],
+                _multi_array(store, "features", log.features[k]),
+            )
         if not math.isfinite(log.curvature[i]):
             continue
-        ns = log.bag_ns[i]
         exact = log.stamp_ns[i]
         stamp_ns = exact if exact is not None else round(log.stamp[i] * 1e9)
         header = header_cls(
@@ -215,22 +256,57 @@ def _prediction_messages(result: ReplayResult, store: Any) -> Iterator[tuple[int
         )
         yield ns, absolute(COMMAND), TYPES[COMMAND], ackermann(header=header, drive=drive)
         yield ns, absolute(CURVATURE), TYPES[CURVATURE], float32(data=float(log.curvature[i]))
-        values = neurons.get(i)
-        if values is not None:
-            dim = dim_cls(label="neurons", size=values.size, stride=values.size)
-            layout = layout_cls(dim=[dim], data_offset=0)
-            yield (
-                ns,
-                absolute(NEURONS),
-                TYPES[NEURONS],
-                multi(layout=layout, data=np.asarray(values, np.float32)),
-            )
 
 
-def write_mcap(result: ReplayResult, path: Path, images: bool = True) -> None:
-    """A ROS 2 MCAP bag with the original topics (CDR) and the predictions, in time order."""
-    from rosbags.rosbag2 import StoragePlugin, Writer
+def mcap_metadata(result: ReplayResult) -> dict[str, dict[str, str]]:
+    """The MCAP metadata records of ``replay.mcap``: the model and how the replay ran."""
+    info = result.model_info
+    model = {
+        "path": info.get("model", ""),
+        "sha256": info.get("model_sha256", ""),
+        "kind": info.get("kind", ""),
+        "provider": info.get("provider", ""),
+        "mode": info.get("mode", ""),
+    }
+    records = {"ncp_model": model}
+    if result.preprocessing is not None:
+        records["ncp_preprocessing"] = {
+            key: json.dumps(value) if not isinstance(value, str) else value
+            for key, value in result.preprocessing.to_dict().items()
+        }
+    records["ncp_replay"] = {
+        "sources": json.dumps(result.sources),
+        "topics": json.dumps(result.topics),
+        "frames": str(result.frames),
+        "noise_levels": json.dumps(sorted(result.noisy)),
+        "outputs": json.dumps(
+            {
+                absolute(COMMAND): "steering command (front-wheel angle, rad), commanded frames",
+                absolute(CURVATURE): "commanded curvature, 1/m, + = left",
+                absolute(NEURONS): "the model's neuron states, every frame it ran on",
+                absolute(SENSORY): "the conv head's features (the NCP's sensory inputs)",
+                absolute(SALIENCY): "VisualBackProp saliency over the model's crop",
+            }
+        ),
+    }
+    return records
 
+
+def write_mcap(
+    result: ReplayResult,
+    path: Path,
+    images: bool = True,
+    *,
+    saliency: SaliencyImage | None = None,
+    saliency_hz: float = 2.0,
+    force: bool = False,
+) -> Path:
+    """One ROS 2 MCAP file: the original topics (CDR), the predictions, neurons and features.
+
+    With ``saliency``, the camera frames (at most ``saliency_hz`` per second of record time)
+    also get a :data:`~ncp_driver.topics.SALIENCY` image with the camera message's header
+    (stamp and frame_id). Metadata records: :func:`mcap_metadata`.
+    """
     settings = result.settings
     store = make_typestore(settings.msg_dirs)
     camera = result.topics["camera"]
@@ -240,7 +316,7 @@ def write_mcap(result: ReplayResult, path: Path, images: bool = True) -> None:
             for name, info in recording.topics.items()
             if info.msgtype is not None
             and info.msgtype in store.types
-            and (images or name != camera)
+            and (images or saliency is not None or name != camera)
         }
         kinds = {fmt.startswith("rosbag1") for fmt in recording.formats}
         if len(kinds) > 1:
@@ -249,31 +325,51 @@ def write_mcap(result: ReplayResult, path: Path, images: bool = True) -> None:
                 "to write an MCAP copy, or pass --no-mcap"
             )
         ros1 = kinds == {True}
-        writer = Writer(path, version=9, storage_plugin=StoragePlugin.MCAP)
-        writer.open()
-        try:
-            connections: dict[str, Any] = {}
-
-            def write(topic: str, msgtype: str, ns: int, data: bytes | memoryview) -> None:
-                conn = connections.get(topic)
-                if conn is None:
-                    conn = connections[topic] = writer.add_connection(
-                        topic, msgtype, typestore=store
-                    )
-                writer.write(conn, ns, data)
-
+        spec = result.preprocessing
+        period_ns = round(1e9 / saliency_hz) if saliency is not None and saliency_hz > 0 else 0
+        next_saliency = -1
+        with McapWriter(path, store, force=force) as writer:
+            for name, values in mcap_metadata(result).items():
+                writer.add_metadata(name, values)
             predictions = _prediction_messages(result, store)
             pending = next(predictions, None)
             for raw in recording.raw(list(topics)):
                 while pending is not None and pending[0] <= raw.stamp_ns:
-                    ns, topic, msgtype, message = pending
-                    write(topic, msgtype, ns, store.serialize_cdr(message, msgtype))
+                    writer.write(*pending[1:3], pending[0], pending[3])
                     pending = next(predictions, None)
                 data = store.ros1_to_cdr(raw.data, raw.msgtype) if ros1 else raw.data
-                write(raw.topic, raw.msgtype, raw.stamp_ns, data)
+                if raw.topic == camera and period_ns and raw.stamp_ns >= next_saliency:
+                    next_saliency = raw.stamp_ns + period_ns
+                    message = store.deserialize_cdr(data, raw.msgtype)
+                    writer.write(
+                        absolute(SALIENCY),
+                        TYPES[SALIENCY],
+                        raw.stamp_ns,
+                        _saliency_message(store, message, saliency, spec),  # type: ignore[arg-type]
+                    )
+                if images or raw.topic != camera:
+                    writer.write_raw(raw.topic, raw.msgtype, raw.stamp_ns, data)
             while pending is not None:
-                ns, topic, msgtype, message = pending
-                write(topic, msgtype, ns, store.serialize_cdr(message, msgtype))
+                writer.write(*pending[1:3], pending[0], pending[3])
                 pending = next(predictions, None)
-        finally:
-            writer.close()
+    return path
+
+
+def _saliency_message(
+    store: Any, camera: Any, saliency: SaliencyImage, spec: Preprocessing | None
+) -> Any:
+    """The saliency image of one camera message, under the camera's header."""
+    from ncp_driver.images import decode_cropped
+
+    crop = decode_cropped(camera, spec or PAPER_PREPROCESSING, reduced_jpeg=False)
+    image = np.ascontiguousarray(saliency(crop), dtype=np.uint8)
+    height, width = image.shape[:2]
+    return store.types[TYPES[SALIENCY]](
+        header=camera.header,
+        height=height,
+        width=width,
+        encoding="rgb8",
+        is_bigendian=0,
+        step=width * 3,
+        data=image.reshape(-1),
+    )

@@ -50,7 +50,13 @@ def build_parser() -> argparse.ArgumentParser:
         "auto-mode flag with takeovers at known times). Seeded: the same arguments give the "
         "same drive.",
     )
-    parser.add_argument("--out", type=Path, required=True, help="output bag folder, .bag or .h5")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="output: a bag folder (ros2-sqlite3), a .mcap file (ros2-mcap), a .bag (ros1) or "
+        "an .h5 file (h5)",
+    )
     parser.add_argument("--format", choices=FORMATS, required=True, help="output format")
     parser.add_argument(
         "--duration",

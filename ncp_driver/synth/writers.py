@@ -1,9 +1,10 @@
-"""Writing a drive: ROS 2 bag (sqlite3 or MCAP), ROS 1 bag, or HDF5 in the paper's layout.
+"""Writing a drive: ROS 2 bag (a sqlite3 folder or one MCAP file), ROS 1 bag, or HDF5 (paper layout).
 
 Frames are rendered one at a time while writing, so memory stays bounded whatever the
-length. Outputs appear complete or not at all: a bag is written under a hidden temporary
-folder beside the target and moved into place at the end; an existing output is replaced only
-with ``force``.
+length. Bags go through :class:`ncp_driver.bags.writer.BagWriter` (MCAP: the project's one MCAP
+writer, :mod:`ncp_driver.bags.mcap_writer`). Outputs appear complete or not at all: a bag is
+written under a hidden temporary name beside the target and moved into place at the end; an
+existing output is replaced only with ``force``.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ __all__ = [
     "write_training_h5",
 ]
 
-ROS2_STORAGES = ("sqlite3", "mcap")
+ROS2_STORAGES = ("sqlite3", "mcap", "mcap-folder")
 
 
 @dataclass(frozen=True)
@@ -126,9 +127,15 @@ def write_ros2_bag(
     version: int = 9,
     renderer: Renderer | None = None,
 ) -> Written:
-    """Write ``drive`` as a ROS 2 bag folder (``storage`` "sqlite3" or "mcap")."""
+    """Write ``drive`` as a ROS 2 bag: ``storage`` "sqlite3" (a rosbag2 folder), "mcap" (one
+    ``.mcap`` file) or "mcap-folder" (a rosbag2 folder with MCAP storage)."""
     if storage not in ROS2_STORAGES:
         raise SynthError(f"storage {storage!r} must be one of {list(ROS2_STORAGES)}")
+    if storage == "mcap" and Path(path).suffix != ".mcap":
+        raise SynthError(
+            f"{path}: an MCAP bag is one file whose name ends in .mcap "
+            f"(e.g. {Path(path).with_suffix('.mcap').name})"
+        )
     if version not in (8, 9):
         raise SynthError(f"rosbag2 version {version} must be 8 or 9 (what rosbags writes)")
     path = Path(path)

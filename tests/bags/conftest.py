@@ -19,7 +19,7 @@ FORMATS: dict[str, tuple[str, str | None, str]] = {
     "rosbag1-bz2": ("rosbag1", "bz2", "drive.bag"),
     "rosbag1-lz4": ("rosbag1", "lz4", "drive.bag"),
     "sqlite3": ("sqlite3", None, "drive"),
-    "mcap": ("mcap", None, "drive"),
+    "mcap": ("mcap", None, "drive.mcap"),
 }
 
 

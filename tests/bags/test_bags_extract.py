@@ -194,8 +194,8 @@ def _jpeg_bag(path: Path, fmt: str, corrupt: int | None = None) -> list[np.ndarr
 
 
 def test_compressed_frames_full_and_reduced(tmp_path: Path, run_json: Callable[..., Any]) -> None:
-    truth = _jpeg_bag(tmp_path / "jpeg", "mcap")
-    doc = run_json("extract", tmp_path / "jpeg", "-o", tmp_path / "full", "--format", "npz")
+    truth = _jpeg_bag(tmp_path / "jpeg.mcap", "mcap")
+    doc = run_json("extract", tmp_path / "jpeg.mcap", "-o", tmp_path / "full", "--format", "npz")
     assert doc["outputs"][0]["count"] == 5
     with np.load(tmp_path / "full" / "frames.npz") as data:
         frames = data["frames"]
@@ -204,7 +204,14 @@ def test_compressed_frames_full_and_reduced(tmp_path: Path, run_json: Callable[.
     assert np.abs(frames.astype(int) - np.stack(truth).astype(int)).mean() < 2.0
     assert header.tolist() == [1_700_000_000.0 + k for k in range(5)]
     run_json(
-        "extract", tmp_path / "jpeg", "-o", tmp_path / "half", "--format", "npz", "--reduce", "2"
+        "extract",
+        tmp_path / "jpeg.mcap",
+        "-o",
+        tmp_path / "half",
+        "--format",
+        "npz",
+        "--reduce",
+        "2",
     )
     with np.load(tmp_path / "half" / "frames.npz") as data:
         assert data["frames"].shape == (5, 60, 80, 3)

@@ -68,7 +68,7 @@ def _split(source: Path, tmp: Path, fmt: str, name: str, cut_s: float) -> tuple[
     """Copy camera, GPS and auto flag of ``source`` into two ``fmt`` bags split at ``cut_s``."""
     parts = []
     for index, (lo, hi) in enumerate(((None, sc.ns(cut_s)), (sc.ns(cut_s), None))):
-        suffix = ".bag" if fmt == "rosbag1" else ""
+        suffix = {"rosbag1": ".bag", "mcap": ".mcap"}.get(fmt, "")
         path = tmp / f"{name}_{index}{suffix}"
         with Recording([source]) as rec, BagWriter(path, fmt) as out:
             for msg in rec.messages([sc.CAMERA, *SMALL_TOPICS], start_ns=lo, stop_ns=hi):
@@ -201,7 +201,7 @@ def test_type_defined_in_the_bag_needs_no_msg_dir(tmp_path: Path) -> None:
     msgs = tmp_path / "msgs"
     (msgs / "my_msgs" / "msg").mkdir(parents=True)
     (msgs / "my_msgs" / "msg" / "Mode.msg").write_text("bool autonomous\n")
-    for fmt, name in (("rosbag1", "own.bag"), ("mcap", "own")):
+    for fmt, name in (("rosbag1", "own.bag"), ("mcap", "own.mcap")):
         with BagWriter(tmp_path / name, fmt, msg_dirs=[msgs]) as w:
             w.write(
                 "/mode",
@@ -215,7 +215,7 @@ def test_type_defined_in_the_bag_needs_no_msg_dir(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("fmt", ["sqlite3", "rosbag1", "mcap"])
 def test_bad_message_is_skipped_and_counted(tmp_path: Path, fmt: str) -> None:
-    path = tmp_path / ("bad.bag" if fmt == "rosbag1" else "bad")
+    path = tmp_path / {"rosbag1": "bad.bag", "mcap": "bad.mcap"}.get(fmt, "bad")
     with BagWriter(path, fmt) as w:
         for k in range(6):
             if k == 3:
@@ -296,7 +296,7 @@ def test_active_ros1_bag_is_named(tmp_path: Path) -> None:
 
 
 def test_mcap_cut_short(scenario_bags: dict[str, Path], tmp_path: Path) -> None:
-    data = (scenario_bags["mcap"] / "drive.mcap").read_bytes()
+    data = scenario_bags["mcap"].read_bytes()
     cut = tmp_path / "cut.mcap"
     cut.write_bytes(data[: len(data) // 2])
     with pytest.raises(BagError) as info:

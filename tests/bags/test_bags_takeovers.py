@@ -86,7 +86,7 @@ def test_table_and_map(
 
 
 def test_without_gps_the_distance_is_unknown(tmp_path: Path, run_json: Callable[..., Any]) -> None:
-    path = tmp_path / "flag_only"
+    path = tmp_path / "flag_only.mcap"
     with BagWriter(path, "mcap") as w:
         for k in range(100):
             msg = w.typestore.types["std_msgs/msg/Bool"](data=10 <= k < 60)

@@ -14,7 +14,7 @@ from ncp_driver.audit.replay import load_replay
 from ncp_driver.bags import Recording
 from ncp_driver.replay import cli
 from ncp_driver.replay.layout import (
-    MCAP_DIR,
+    MCAP_FILE,
     METRICS_FILE,
     NEURONS_FILE,
     OUTPUT_COLUMNS,
@@ -23,7 +23,7 @@ from ncp_driver.replay.layout import (
     SENSORY_FILE,
 )
 
-REQUIRED = {OUTPUT_FILE, NEURONS_FILE, SENSORY_FILE, METRICS_FILE, PLOT_FILE, MCAP_DIR}
+REQUIRED = {OUTPUT_FILE, NEURONS_FILE, SENSORY_FILE, METRICS_FILE, PLOT_FILE, MCAP_FILE}
 PARQUET = {
     Path(name).with_suffix(".parquet").name for name in (OUTPUT_FILE, NEURONS_FILE, SENSORY_FILE)
 }
@@ -68,7 +68,7 @@ def test_cli_writes_the_layout_and_prints_json(
     assert neurons_header == ["stamp", *(f"n{k}" for k in range(19))] and len(neurons) == frames
     assert sensory_header == ["stamp", *(f"f{k}" for k in range(32))] and len(sensory) == frames
     assert (out / PLOT_FILE).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    with Recording([out / MCAP_DIR]) as recording:
+    with Recording([out / MCAP_FILE]) as recording:
         counts = {name: info.msgcount for name, info in recording.topics.items()}
     assert counts[COMMAND] == counts[CURVATURE] == counts[NEURONS] == frames
     assert load_replay(out).frames == frames  # the audit reads the directory back
@@ -102,7 +102,7 @@ def test_cli_summary_without_mcap(
     code = cli.main([*args, "--batch-size", "1", "--no-progress"])
     stdout = capsys.readouterr().out
     assert code == 0
-    assert {p.name for p in out.iterdir()} == REQUIRED - {MCAP_DIR}
+    assert {p.name for p in out.iterdir()} == REQUIRED - {MCAP_FILE}
     assert "replayed 180 frames" in stdout and "frame by frame" in stdout
     assert "autonomous: MAE" in stdout and f"wrote {out}" in stdout
 

@@ -1,5 +1,7 @@
-"""replay.mcap: the original topics (as CDR) plus one command, curvature and neuron message per
-commanded frame, from a ROS 2 sqlite3 bag and from a ROS 1 bag."""
+"""replay.mcap: one MCAP file with the original topics (as CDR) plus one command and curvature
+message per commanded frame, neurons and features per model step, saliency images and the model
+as metadata records; from a ROS 2 sqlite3 bag and from a ROS 1 bag. Read back with the project's
+reader, rosbags' AnyReader and the PyPI ``mcap`` reader."""
 
 from __future__ import annotations
 
@@ -10,13 +12,15 @@ from typing import Any
 
 import numpy as np
 import pytest
+from mcap.reader import make_reader
 from replay_helpers import CAMERA, COMMAND, CURVATURE, NEURONS, copy_bag
+from rosbags.highlevel import AnyReader
 
-from ncp_driver.bags import Recording
+from ncp_driver.bags import Recording, make_typestore
 from ncp_driver.images import image_stamp
 from ncp_driver.replay.engine import ReplaySettings, replay
 from ncp_driver.replay.outputs import write_mcap
-from ncp_driver.topics import TYPES
+from ncp_driver.topics import SALIENCY, SENSORY, TYPES, absolute
 
 DAMAGED_FRAME = 50
 
@@ -74,16 +78,18 @@ def test_mcap_holds_the_bag_and_the_predictions(
 
     original_types, original = read_all(bag)
     types, written = read_all(out)
-    assert (out / "metadata.yaml").is_file() and list(out.glob("*.mcap"))
+    assert out.is_file()  # one file, not a rosbag2 folder
 
     # Every original topic, message for message (ROS 1 converted to CDR), with its record time.
     new_topics = {COMMAND: TYPES["ncp/steering_cmd"], CURVATURE: TYPES["ncp/curvature"]}
     new_topics[NEURONS] = TYPES["ncp/neurons"]
+    new_topics[absolute(SENSORY)] = TYPES[SENSORY]
     assert types == {**original_types, **new_topics}
     assert new_topics == {
         COMMAND: "ackermann_msgs/msg/AckermannDriveStamped",
         CURVATURE: "std_msgs/msg/Float32",
         NEURONS: "std_msgs/msg/Float32MultiArray",
+        absolute(SENSORY): "std_msgs/msg/Float32MultiArray",
     }
     for topic, messages in original.items():
         assert [t for t, _ in written[topic]] == [t for t, _ in messages], topic
@@ -99,6 +105,7 @@ def test_mcap_holds_the_bag_and_the_predictions(
         assert log.status[DAMAGED_FRAME] == "rejected"
         assert DAMAGED_FRAME not in commanded
     commands, curvatures, neurons = written[COMMAND], written[CURVATURE], written[NEURONS]
+    assert len(written[absolute(SENSORY)]) == len(neurons)
     assert len(commands) == len(curvatures) == len(neurons) == len(commanded)
     by_row = dict(zip(log.model_rows, log.neurons, strict=True))
     for k, i in enumerate(commanded):
@@ -123,3 +130,53 @@ def test_mcap_without_images_leaves_the_camera_out(
     types, written = read_all(tmp_path / "replay.mcap")
     assert CAMERA not in types
     assert len(written[COMMAND]) == result.frames
+
+
+def test_mcap_is_one_file_with_saliency_and_the_model_for_foxglove(
+    ros2_bag: Path, replay_model: Path, tmp_path: Path
+) -> None:
+    result = replay([ros2_bag], ReplaySettings(model=replay_model))
+    out = tmp_path / "replay.mcap"
+    seen: list[np.ndarray] = []
+
+    def saliency(crop: np.ndarray) -> np.ndarray:  # a stand-in image that records its input
+        seen.append(crop)
+        return np.full_like(crop, len(seen))
+
+    write_mcap(result, out, saliency=saliency, saliency_hz=2.0)
+    assert out.is_file() and sorted(p.name for p in tmp_path.iterdir()) == ["replay.mcap"]
+
+    # The PyPI mcap reader: ROS 2 profile, CDR, ros2msg schemas, the model's metadata records.
+    with out.open("rb") as stream:
+        reader = make_reader(stream)
+        header = reader.get_header()
+        summary = reader.get_summary()
+        records = {m.name: m.metadata for m in reader.iter_metadata()}
+    assert header.profile == "ros2" and summary is not None
+    assert {c.message_encoding for c in summary.channels.values()} == {"cdr"}
+    assert {s.encoding for s in summary.schemas.values()} == {"ros2msg"}
+    model = records["ncp_model"]
+    assert model["sha256"] == result.model_info["model_sha256"] and model["kind"] == "ncp"
+    assert result.preprocessing is not None
+    assert records["ncp_preprocessing"]["out_width"] == str(result.preprocessing.out_width)
+    assert absolute(SALIENCY) in records["ncp_replay"]["outputs"]
+
+    # rosbags opens the bare file; the saliency images carry the camera frames' headers.
+    with AnyReader([out], default_typestore=make_typestore()) as bag:
+        by_topic = {c.topic: c for c in bag.connections}
+        cams = [
+            (ns, bag.deserialize(raw, c.msgtype)) for c, ns, raw in bag.messages([by_topic[CAMERA]])
+        ]
+        maps = [
+            (ns, bag.deserialize(raw, c.msgtype))
+            for c, ns, raw in bag.messages([by_topic[absolute(SALIENCY)]])
+        ]
+    duration_s = (cams[-1][0] - cams[0][0]) * 1e-9
+    assert len(maps) == len(seen) and abs(len(maps) - 2.0 * duration_s) <= 2
+    cam_by_ns = dict(cams)
+    for k, (ns, image) in enumerate(maps):
+        frame = cam_by_ns[ns]  # at a camera frame's record time ...
+        assert image.header.stamp == frame.header.stamp  # ... with its stamp and frame_id
+        assert image.header.frame_id == frame.header.frame_id
+        assert (image.height, image.width, image.encoding) == (*seen[k].shape[:2], "rgb8")
+        assert set(np.unique(image.data).tolist()) == {k + 1}

@@ -16,7 +16,7 @@ SMALL = ["--duration", "12", "--size", "60x96", "--no-progress"]
 
 
 def test_json_summary_matches_the_bag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    out = tmp_path / "drive"
+    out = tmp_path / "drive.mcap"
     code = main(
         ["--out", str(out), "--format", "ros2-mcap", "--takeover-times", "4,8.01", "--json", *SMALL]
     )

@@ -52,7 +52,8 @@ def _write(drive: Drive, kind: str, tmp_path: Path) -> Path:
     if kind == "ros1":
         return write_ros1_bag(drive, tmp_path / "drive.bag").path
     storage, compressed = kind.split("-")[1], kind.endswith("-jpeg")
-    return write_ros2_bag(drive, tmp_path / "drive", storage=storage, compressed=compressed).path
+    name = "drive.mcap" if storage == "mcap" else "drive"
+    return write_ros2_bag(drive, tmp_path / name, storage=storage, compressed=compressed).path
 
 
 @pytest.mark.parametrize("kind", ["ros2-sqlite3", "ros2-mcap", "ros1", "ros2-sqlite3-jpeg"])
@@ -165,7 +166,7 @@ def test_existing_outputs_are_kept_unless_forced(drive: Drive, tmp_path: Path) -
         write_ros1_bag(drive, tmp_path / "x.bag")
     with pytest.raises(SynthError, match="exists already"):
         write_training_h5(drive, tmp_path / "x.bag")
-    write_ros2_bag(drive, bag, storage="mcap", force=True)
+    write_ros2_bag(drive, bag, storage="mcap-folder", force=True)
     after = sorted(p.name for p in bag.iterdir())
     assert before != after and any(name.endswith(".mcap") for name in after)
     # Nothing half-written is left beside the outputs.
