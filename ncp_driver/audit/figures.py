@@ -8,9 +8,45 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-__all__ = ["draw_track", "new_figure", "shade_spans", "spans"]
+__all__ = [
+    "AUTONOMOUS_COLOUR",
+    "COMMANDED_COLOUR",
+    "HUMAN_COLOUR",
+    "MANUAL_COLOUR",
+    "MODEL_COLOUR",
+    "TAKEOVER_COLOUR",
+    "draw_track",
+    "legend_above",
+    "new_figure",
+    "shade_spans",
+    "spans",
+]
 
-AUTONOMOUS_COLOUR = "#cfe8cf"
+# One colour per meaning, in every figure of the report and the analyses.
+AUTONOMOUS_COLOUR = "#cfe8cf"  # background of autonomous stretches
+AUTONOMOUS_TRACK_COLOUR = "tab:green"
+MANUAL_COLOUR = "0.55"
+HUMAN_COLOUR = "black"
+MODEL_COLOUR = "tab:blue"
+COMMANDED_COLOUR = "tab:orange"
+TAKEOVER_COLOUR = "tab:red"
+
+
+def legend_above(ax: Axes, ncols: int = 6, fontsize: float = 8) -> None:
+    """The axes' legend in one row above them, outside the plotted area (covers no data)."""
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        ax.legend(
+            handles,
+            labels,
+            loc="lower left",
+            bbox_to_anchor=(0.0, 1.01, 1.0, 0.1),
+            mode="expand",
+            ncols=min(ncols, len(handles)),
+            fontsize=fontsize,
+            frameon=False,
+            borderaxespad=0.0,
+        )
 
 
 def new_figure(width: float = 10.0, height: float = 4.0) -> Figure:

@@ -15,7 +15,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ncp_driver.audit.errors import AuditError
-from ncp_driver.audit.figures import draw_track, new_figure, shade_spans
+from ncp_driver.audit.figures import draw_track, legend_above, new_figure, shade_spans
 from ncp_driver.audit.geo import local_metres
 from ncp_driver.audit.replay import Replay, Trace
 
@@ -115,14 +115,14 @@ def plot_neuron_activity(
         )
         fig.colorbar(image, ax=heat_ax, label="potential")
     heat_ax.set_yticks(range(len(order)), [layout.labels[i] for i in order], fontsize=7)
-    heat_ax.set_title(title)
+    heat_ax.set_title(title, loc="left")
     if autonomous is not None:
         shade_spans(line_ax, t, np.asarray(autonomous, dtype=bool))
     for index in chosen:
         line_ax.plot(t, trace.values[:, index], lw=1.0, label=layout.labels[index])
     line_ax.set_xlabel("time (s)")
     line_ax.set_ylabel("potential")
-    line_ax.legend(loc="upper right", fontsize=8, ncols=min(5, len(chosen) + 1))
+    legend_above(line_ax, ncols=8)
     return fig
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ncp_driver.audit.errors import AuditError
-from ncp_driver.audit.figures import draw_track, new_figure, shade_spans
+from ncp_driver.audit.figures import draw_track, legend_above, new_figure, shade_spans
 from ncp_driver.audit.geo import local_metres
 from ncp_driver.audit.replay import Replay, Trace
 
@@ -87,8 +87,8 @@ def plot_pca(
     bar_ax.set_xlabel("component")
     bar_ax.set_ylabel("variance explained (%)")
     bar_ax.set_ylim(0, 105)
-    bar_ax.legend(fontsize=8)
-    bar_ax.set_title(title, fontsize=10)
+    legend_above(bar_ax)
+    fig.suptitle(title, fontsize=10, x=0.01, ha="left")
     t = stamp - (stamp[0] if stamp.size else 0.0)
     if autonomous is not None:
         shade_spans(time_ax, t, np.asarray(autonomous, dtype=bool))
@@ -97,7 +97,7 @@ def plot_pca(
         time_ax.plot(t, result.scores[:, c], lw=1.0, label=f"PC{c + 1} ({share:.0f} %)")
     time_ax.set_xlabel("time (s)")
     time_ax.set_ylabel("score")
-    time_ax.legend(loc="upper right", fontsize=8)
+    legend_above(time_ax)
     return fig
 
 

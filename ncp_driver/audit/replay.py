@@ -9,9 +9,12 @@ A replay directory holds:
                     ``latitude``, ``longitude`` (deg), ``speed`` (m/s); empty cells are missing
 ``neurons.csv``     ``stamp``, ``n0`` .. ``n{K-1}``: the model's ``neurons`` output per frame
 ``sensory.csv``     ``stamp``, ``f0`` .. ``f31``: the model's ``features`` output per frame
-``metrics.json``    replay metrics, the model path under ``"model"``
-``takeovers.json``  takeovers and their summary (from the bag tools), optional
-``discomfort.json`` lateral discomfort summary (from the bag tools), optional
+``metrics.json``    replay metrics (:class:`ncp_driver.schemas.Metrics`), the model path under
+                    ``"model"``
+``takeovers.json``  the recording's takeovers (:class:`ncp_driver.schemas.Takeovers`, written
+                    by ``ncp-bag takeovers --json``), optional
+``discomfort.json`` the recording's lateral discomfort (:class:`ncp_driver.schemas.Discomfort`,
+                    ``ncp-bag discomfort --json``), optional
 ==================  ============================================================================
 
 ``output.csv`` and ``metrics.json`` are required; the other files are optional, and the
@@ -21,12 +24,11 @@ analyses that need one say so (:meth:`Replay.require_neurons`, ...).
 from __future__ import annotations
 
 import csv
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 import numpy as np
 
@@ -40,6 +42,14 @@ from ncp_driver.replay.layout import (
     TAKEOVERS_FILE,
 )
 from ncp_driver.replay.layout import OUTPUT_COLUMNS as LAYOUT_COLUMNS
+from ncp_driver.schemas import (
+    Discomfort,
+    Document,
+    Metrics,
+    SchemaError,
+    Takeovers,
+    read_document,
+)
 
 __all__ = [
     "DISCOMFORT_FILE",
@@ -53,6 +63,8 @@ __all__ = [
     "Trace",
     "load_replay",
 ]
+
+D = TypeVar("D", bound=Document)
 
 # The reader needs these columns; the writer (ncp_driver.replay) may add more.
 OUTPUT_COLUMNS = LAYOUT_COLUMNS[: LAYOUT_COLUMNS.index("speed") + 1]
@@ -97,11 +109,12 @@ class Replay:
     latitude: np.ndarray  # (N,) deg
     longitude: np.ndarray  # (N,) deg
     speed: np.ndarray  # (N,) m/s
-    metrics: dict[str, Any]
+    metrics: Metrics
+    elapsed_s: np.ndarray | None = None  # (N,) s, the elapsed time the pipeline fed the model
     neurons: Trace | None = None
     sensory: Trace | None = None
-    takeovers: Any = None
-    discomfort: Any = None
+    takeovers: Takeovers | None = None
+    discomfort: Discomfort | None = None
 
     @property
     def frames(self) -> int:
@@ -127,8 +140,8 @@ class Replay:
     @property
     def model_path(self) -> Path | None:
         """The model recorded in metrics.json (relative paths are taken from the directory)."""
-        model = self.metrics.get("model")
-        if not isinstance(model, str) or not model:
+        model = self.metrics.model
+        if not model:
             return None
         path = Path(model)
         return path if path.is_absolute() else self.directory / path
@@ -216,11 +229,16 @@ def load_replay(directory: Path | str) -> Replay:
         bad = int(np.flatnonzero(~np.isin(auto_raw, (0.0, 1.0)))[0])
         raise ReplayFormatError(f"{path} line {bad + 2}: 'autonomous' must be 0 or 1")
     floats = {name: _floats(path, name, columns[name]) for name in _FLOAT_COLUMNS}
+    elapsed = None
+    if "elapsed_s" in header:
+        elapsed = _floats(path, "elapsed_s", [row[header.index("elapsed_s")] for row in rows])
     neurons = _read_trace(directory / NEURONS_FILE, "n")
     sensory = _read_trace(directory / SENSORY_FILE, "f")
-    metrics = _read_json(directory / METRICS_FILE, required=True)
-    if not isinstance(metrics, dict):
-        raise ReplayFormatError(f"{directory / METRICS_FILE} must hold a JSON object")
+    metrics = _read_document(directory, Metrics)
+    if metrics is None:
+        raise ReplayFormatError(
+            f"{directory / METRICS_FILE} is missing: is {directory} a replay directory?"
+        )
     return Replay(
         directory=directory,
         stamp=stamp,
@@ -231,10 +249,11 @@ def load_replay(directory: Path | str) -> Replay:
         ),
         reset_reason=np.array(columns["reset_reason"], dtype=str),
         metrics=metrics,
+        elapsed_s=elapsed,
         neurons=neurons,
         sensory=sensory,
-        takeovers=_read_json(directory / TAKEOVERS_FILE, required=False),
-        discomfort=_read_json(directory / DISCOMFORT_FILE, required=False),
+        takeovers=_read_document(directory, Takeovers),
+        discomfort=_read_document(directory, Discomfort),
         **floats,
     )
 
@@ -302,12 +321,12 @@ def _read_trace(path: Path, prefix: str) -> Trace | None:
     return Trace(stamp=stamp, values=values, names=names)
 
 
-def _read_json(path: Path, required: bool) -> Any:
+def _read_document(directory: Path, kind: type[D]) -> D | None:
+    """The schema document ``kind.FILE`` of ``directory``, or None when the file is absent."""
+    path = directory / kind.FILE
     if not path.is_file():
-        if required:
-            raise ReplayFormatError(f"{path} is missing: is {path.parent} a replay directory?")
         return None
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ReplayFormatError(f"{path} is not valid JSON: {exc}") from exc
+        return read_document(kind, path)
+    except SchemaError as exc:
+        raise ReplayFormatError(str(exc)) from exc

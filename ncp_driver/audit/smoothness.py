@@ -92,8 +92,17 @@ class CellModel:
         (out,) = self._session.run([OUTPUT_STATE], feeds)
         return np.asarray(out)
 
-    def rollout(self, stamp: np.ndarray, features: np.ndarray, resets: np.ndarray) -> Rollout:
-        """Run the cell over a drive from the zero state, zeroing it where ``resets`` holds."""
+    def rollout(
+        self,
+        stamp: np.ndarray,
+        features: np.ndarray,
+        resets: np.ndarray,
+        elapsed_s: np.ndarray | None = None,
+    ) -> Rollout:
+        """Run the cell over a drive from the zero state, zeroing it where ``resets`` holds.
+
+        ``elapsed_s`` is what the pipeline fed the model (the replay's ``elapsed_s`` column);
+        where it is missing, the stamp difference (the model's frame period after a reset)."""
         stamp = np.asarray(stamp, dtype=np.float64)
         feats = np.asarray(features, dtype=np.float32)
         reset = np.asarray(resets, dtype=bool).copy()
@@ -106,6 +115,9 @@ class CellModel:
         period = float(self.card.frame_period_s)
         elapsed = np.concatenate(([period], np.diff(stamp))).astype(np.float32)
         elapsed[reset] = period
+        if elapsed_s is not None:
+            given = np.asarray(elapsed_s, dtype=np.float32)
+            elapsed = np.where(np.isfinite(given), given, elapsed).astype(np.float32)
         if np.any(elapsed <= 0) or not np.all(np.isfinite(elapsed)):
             raise AuditError("replay stamps must increase strictly to step the cell")
         before = np.zeros((stamp.size, self.state_size), dtype=np.float32)
@@ -160,7 +172,11 @@ def replay_rollout(cell: CellModel, replay: Replay) -> Rollout:
     resets = np.zeros(sensory.stamp.shape, dtype=bool)
     found = rows >= 0
     resets[found] = np.char.str_len(replay.reset_reason[rows[found]].astype(str)) > 0
-    return cell.rollout(sensory.stamp, sensory.values, resets)
+    elapsed = None
+    if replay.elapsed_s is not None:  # what the pipeline fed the model: no second rule here
+        elapsed = np.full(sensory.stamp.shape, np.nan)
+        elapsed[found] = replay.elapsed_s[rows[found]]
+    return cell.rollout(sensory.stamp, sensory.values, resets, elapsed)
 
 
 @dataclass(frozen=True)

@@ -204,4 +204,19 @@ def plot_time_constants(
         range(1, len(order) + 1), [layout.labels[i] for i in order], rotation=90, fontsize=7
     )
     box_ax.set_ylabel("log10 tau (s)")
+    steps = np.diff(t)
+    steps = steps[np.isfinite(steps) & (steps > 0)]
+    if steps.size:  # below one frame a neuron follows its inputs within the frame
+        frame = float(np.median(steps))
+        box_ax.axhline(np.log10(frame), color="0.3", ls="--", lw=1)
+        box_ax.annotate(
+            f"one frame ({frame:.3g} s)",
+            (1.0, np.log10(frame)),
+            xycoords=("axes fraction", "data"),
+            xytext=(-4, 3),
+            textcoords="offset points",
+            ha="right",
+            fontsize=8,
+            color="0.3",
+        )
     return fig

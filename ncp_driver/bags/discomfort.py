@@ -20,6 +20,7 @@ from ncp_driver.bags.modes import ModeTimeline
 from ncp_driver.bags.motion import Motion, MotionSettings, from_gps, from_imu, from_odometry
 from ncp_driver.bags.series import Series
 from ncp_driver.bags.takeovers import gps_valid
+from ncp_driver.schemas import Discomfort, DiscomfortLimits, DiscomfortSource
 
 __all__ = [
     "JERK_LIMIT",
@@ -63,16 +64,20 @@ class DiscomfortReport:
     sources: list[SourceStats]
     skipped_messages: dict[str, int] = field(default_factory=dict)
 
+    def document(self) -> Discomfort:
+        """The ``--json`` document / ``discomfort.json`` (:class:`ncp_driver.schemas.Discomfort`)."""
+        return Discomfort(
+            bags=self.bags,
+            scope=self.scope,
+            auto_topic=self.auto_topic,
+            limits=DiscomfortLimits(a_lat_mps2=LATERAL_LIMIT, jerk_mps3=JERK_LIMIT),
+            settings=asdict(self.settings),
+            sources=[DiscomfortSource(**asdict(s)) for s in self.sources],
+            skipped_messages=self.skipped_messages,
+        )
+
     def to_json(self) -> dict[str, Any]:
-        return {
-            "bags": self.bags,
-            "scope": self.scope,
-            "auto_topic": self.auto_topic,
-            "limits": {"a_lat_mps2": LATERAL_LIMIT, "jerk_mps3": JERK_LIMIT},
-            "settings": asdict(self.settings),
-            "sources": [asdict(s) for s in self.sources],
-            "skipped_messages": self.skipped_messages,
-        }
+        return self.document().to_json()
 
     def table(self) -> str:
         def num(value: float | None, fmt: str = ".3f") -> str:

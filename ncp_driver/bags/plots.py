@@ -67,7 +67,7 @@ def plot_takeover_map(
             ax.annotate(str(event.number), (e[0], n[0]), textcoords="offset points", xytext=(6, 6))
         ax.plot([], [], "x", color="tab:red", ms=10, mew=3, label="takeover")
         ax.set_aspect("equal", adjustable="datalim")
-        ax.legend(loc="best")
+        ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.06), ncols=3, frameon=False)
         ax.set_xlabel(f"east (m) from {origin[0]:.6f}, {origin[1]:.6f}")
         ax.set_ylabel("north (m)")
     else:
@@ -106,10 +106,18 @@ def plot_discomfort(
                     ax.axvspan(t0 - start_s, t1 - start_s, color="tab:green", alpha=0.12)
         ax.grid(True, alpha=0.3)
         ax.set_ylabel(unit)
-    ax_a.set_title("lateral acceleration (nuPlan limit dashed; autonomous shaded)")
-    ax_j.set_title("lateral jerk")
+    shaded = "; autonomous shaded" if timeline is not None else "; no auto-mode flag: all driving"
+    ax_a.set_title(f"lateral acceleration (nuPlan limit dashed{shaded})", loc="left")
+    ax_j.set_title("lateral jerk", loc="left")
     ax_j.set_xlabel("time since start (s)")
-    if sources:
-        ax_a.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
+    if sources:  # one row above the plots, outside the axes: it covers no data
+        fig.subplots_adjust(top=0.88)
+        ax_a.legend(
+            loc="lower right",
+            bbox_to_anchor=(1.0, 1.08),
+            ncols=len(sources),
+            fontsize=8,
+            frameon=False,
+        )
     return _save(fig, path, force)

@@ -21,6 +21,7 @@ from ncp_driver.bags.geo import step_lengths_m
 from ncp_driver.bags.modes import ModeTimeline
 from ncp_driver.bags.motion import Motion, MotionSettings, from_gps
 from ncp_driver.bags.series import Series
+from ncp_driver.schemas import Segment, TakeoverEvent, Takeovers
 
 __all__ = ["Takeover", "TakeoverReport", "gps_valid", "takeover_report", "utc_text"]
 
@@ -65,23 +66,27 @@ class TakeoverReport:
             return None
         return self.count / (self.autonomous_m / 1000.0)
 
+    def document(self) -> Takeovers:
+        """The ``--json`` document / ``takeovers.json`` (:class:`ncp_driver.schemas.Takeovers`)."""
+        return Takeovers(
+            bags=self.bags,
+            auto_topic=self.auto_topic,
+            gps_topic=self.gps_topic,
+            speed_source=self.speed_source,
+            min_duration_s=self.min_duration_s,
+            recording_s=self.recording_s,
+            takeovers=self.count,
+            autonomous_s=self.autonomous_s,
+            autonomous_km=None if self.autonomous_m is None else self.autonomous_m / 1000.0,
+            takeovers_per_hour=self.per_hour,
+            takeovers_per_km=self.per_km,
+            events=[TakeoverEvent(**asdict(t)) for t in self.takeovers],
+            segments=[Segment(a, s, e) for a, s, e in self.segments],
+            skipped_messages=self.skipped_messages,
+        )
+
     def to_json(self) -> dict[str, Any]:
-        return {
-            "bags": self.bags,
-            "auto_topic": self.auto_topic,
-            "gps_topic": self.gps_topic,
-            "speed_source": self.speed_source,
-            "min_duration_s": self.min_duration_s,
-            "recording_s": self.recording_s,
-            "takeovers": self.count,
-            "autonomous_s": self.autonomous_s,
-            "autonomous_km": None if self.autonomous_m is None else self.autonomous_m / 1000.0,
-            "takeovers_per_hour": self.per_hour,
-            "takeovers_per_km": self.per_km,
-            "events": [asdict(t) for t in self.takeovers],
-            "segments": [{"autonomous": a, "start": s, "end": e} for a, s, e in self.segments],
-            "skipped_messages": self.skipped_messages,
-        }
+        return self.document().to_json()
 
     def table(self) -> str:
         def num(value: float | None, fmt: str) -> str:

@@ -10,9 +10,9 @@
                     empty cells are missing values
 ``neurons.csv``     ``stamp``, ``n0`` .. ``n{K-1}``: the model's ``neurons`` for each frame it ran on
 ``sensory.csv``     ``stamp``, ``f0`` .. ``f{F-1}``: the model's ``features`` for the same frames
-``metrics.json``    replay metrics, the model under ``"model"``
-``takeovers.json``  takeovers and their summary (``ncp-bag takeovers --json``), optional
-``discomfort.json`` lateral discomfort (``ncp-bag discomfort --json``), optional
+``metrics.json``    replay metrics, the model under ``"model"`` (:class:`ncp_driver.schemas.Metrics`)
+``takeovers.json``  the recording's takeovers (``ncp-bag takeovers --json``), optional
+``discomfort.json`` the recording's lateral discomfort (``ncp-bag discomfort --json``), optional
 ``replay.mcap``     one ROS 2 MCAP file: the original topics, the predictions, neurons, features
                     and (optionally) saliency images; the model as metadata records; for
                     Foxglove / PlotJuggler; optional
@@ -22,6 +22,8 @@ With ``--format parquet`` the three tables are written as ``.parquet`` beside th
 """
 
 from __future__ import annotations
+
+from ncp_driver.schemas import Discomfort, Metrics, Takeovers
 
 __all__ = [
     "DISCOMFORT_FILE",
@@ -38,9 +40,9 @@ __all__ = [
 OUTPUT_FILE = "output.csv"
 NEURONS_FILE = "neurons.csv"
 SENSORY_FILE = "sensory.csv"
-METRICS_FILE = "metrics.json"
-TAKEOVERS_FILE = "takeovers.json"
-DISCOMFORT_FILE = "discomfort.json"
+METRICS_FILE = Metrics.FILE  # the JSON documents' schemas: ncp_driver.schemas
+TAKEOVERS_FILE = Takeovers.FILE
+DISCOMFORT_FILE = Discomfort.FILE
 PLOT_FILE = "prediction.png"
 MCAP_FILE = "replay.mcap"
 

@@ -30,6 +30,8 @@ from ncp_driver.replay.layout import (
     PLOT_FILE,
     SENSORY_FILE,
 )
+from ncp_driver.replay.metrics import AgreementMetrics
+from ncp_driver.schemas import Agreement, Metrics, PipelineFigures
 from ncp_driver.topics import COMMAND, CURVATURE, NEURONS, SALIENCY, SENSORY, TYPES, absolute
 
 __all__ = [
@@ -37,6 +39,7 @@ __all__ = [
     "SaliencyImage",
     "mcap_metadata",
     "metrics_document",
+    "metrics_record",
     "write_mcap",
     "write_replay",
 ]
@@ -127,33 +130,48 @@ def _write_parquet(directory: Path, result: ReplayResult) -> None:
         pq.write_table(pa.table(data), directory / Path(name).with_suffix(".parquet"))
 
 
-def metrics_document(result: ReplayResult) -> dict[str, Any]:
-    """``metrics.json``: agreement per mode, per noise level, and the pipeline's figures."""
+def _agreement(metrics: AgreementMetrics) -> Agreement:
+    return Agreement(**metrics.to_dict())  # type: ignore[arg-type]
+
+
+def metrics_record(result: ReplayResult) -> Metrics:
+    """``metrics.json`` (:class:`ncp_driver.schemas.Metrics`): agreement per mode and noise
+    level, and the pipeline's figures."""
     statuses: dict[str, int] = {}
     for status in result.clean.status:
         statuses[status] = statuses.get(status, 0) + 1
-    doc: dict[str, Any] = {
-        **result.model_info,
-        "sources": result.sources,
-        "topics": result.topics,
-        "frames": result.frames,
-        "statuses": statuses,
-        "seconds": round(result.seconds, 3),
-        "frames_per_second": round(result.frames / result.seconds, 1)
-        if result.seconds > 0
-        else None,
-        "pipeline": result.stats,
-        "skipped_messages": result.skipped_messages,
-        "human_label": bool(np.isfinite(result.human_curvature).any()),
-    }
-    doc.update({mode: m.to_dict() for mode, m in result.metrics().items()})
-    if result.noisy:
-        doc["noise_seed"] = result.settings.noise_seed
-        doc["noise"] = {
-            f"{level:g}": {mode: m.to_dict() for mode, m in result.metrics(log).items()}
+    info = result.model_info
+    by_mode = {mode: _agreement(m) for mode, m in result.metrics().items()}
+    return Metrics(
+        model=info["model"],
+        kind=info["kind"],
+        model_sha256=info["model_sha256"],
+        provider=info["provider"],
+        mode=info["mode"],
+        sources=result.sources,
+        topics=result.topics,
+        frames=result.frames,
+        statuses=statuses,
+        seconds=round(result.seconds, 3),
+        frames_per_second=round(result.frames / result.seconds, 1) if result.seconds > 0 else None,
+        pipeline=PipelineFigures(**result.stats),
+        skipped_messages=result.skipped_messages,
+        human_label=bool(np.isfinite(result.human_curvature).any()),
+        autonomous=by_mode["autonomous"],
+        manual=by_mode["manual"],
+        all=by_mode["all"],
+        manual_mode=str(result.settings.pipeline.manual_mode),
+        noise_seed=result.settings.noise_seed if result.noisy else None,
+        noise={
+            f"{level:g}": {mode: _agreement(m) for mode, m in result.metrics(log).items()}
             for level, log in sorted(result.noisy.items())
-        }
-    return doc
+        },
+    )
+
+
+def metrics_document(result: ReplayResult) -> dict[str, Any]:
+    """``metrics.json`` as JSON-ready values."""
+    return metrics_record(result).to_json()
 
 
 def _write_plot(directory: Path) -> None:
@@ -189,7 +207,7 @@ def write_replay(
             _write_trace_csv(tmp / name, prefix, stamps, matrix)
         if table_format == "parquet":
             _write_parquet(tmp, result)
-        (tmp / METRICS_FILE).write_text(json.dumps(metrics_document(result), indent=2) + "\n")
+        (tmp / METRICS_FILE).write_text(metrics_record(result).dumps())
         _write_plot(tmp)
         if mcap:
             write_mcap(

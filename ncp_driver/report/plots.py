@@ -1,4 +1,8 @@
-"""The report's own plots: curvature over time and the GPS track by driving mode."""
+"""The report's own plots: curvature over time, the GPS track by mode, metrics under noise.
+
+Colours mean the same in every figure (:mod:`ncp_driver.audit.figures`): human black, model
+blue, commanded orange, takeovers red, autonomous green. Legends sit above the axes.
+"""
 
 from __future__ import annotations
 
@@ -7,35 +11,60 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from ncp_driver.audit.figures import new_figure, shade_spans
+from ncp_driver.audit.figures import (
+    AUTONOMOUS_TRACK_COLOUR,
+    COMMANDED_COLOUR,
+    HUMAN_COLOUR,
+    MANUAL_COLOUR,
+    MODEL_COLOUR,
+    TAKEOVER_COLOUR,
+    legend_above,
+    new_figure,
+    shade_spans,
+)
 from ncp_driver.audit.geo import local_metres, track_origin
 from ncp_driver.audit.replay import Replay
 from ncp_driver.report.summary import TakeoverEvent
+from ncp_driver.schemas import Agreement
 
-__all__ = ["plot_curvature", "plot_track"]
+__all__ = ["plot_curvature", "plot_noise_metrics", "plot_track"]
+
+_COMMAND_EVERY = 5  # commanded values as dots on every fifth frame: the model line shows through
 
 
 def plot_curvature(replay: Replay, takeovers: Sequence[TakeoverEvent]) -> Figure:
-    """Model output, commanded and human curvature over time; autonomous shaded, takeovers."""
-    fig = new_figure(11.0, 4.2)
+    """Human, model output and commanded curvature over time; autonomous shaded, takeovers."""
+    fig = new_figure(11.0, 4.4)
     ax = fig.subplots()
     t0 = replay.stamp[0] if replay.frames else 0.0
     t = replay.stamp - t0
-    shade_spans(ax, t, replay.autonomous)
+    shade_spans(ax, t, replay.autonomous, label="autonomous (recorded)")
     if replay.has_human:
-        ax.plot(t, replay.human_curvature, color="black", lw=1.2, label="human")
-    # The model output drawn wide underneath, so it shows where the limits leave it unchanged.
-    ax.plot(t, replay.raw_curvature, color="tab:blue", lw=2.4, alpha=0.45, label="model output")
-    ax.plot(t, replay.curvature, color="tab:orange", lw=0.9, label="commanded")
+        ax.plot(t, replay.human_curvature, color=HUMAN_COLOUR, lw=1.3, label="human")
+    ax.plot(t, replay.raw_curvature, color=MODEL_COLOUR, lw=1.3, label="model output")
+    every = slice(None, None, _COMMAND_EVERY)
+    ax.plot(
+        t[every],
+        replay.curvature[every],
+        ls="none",
+        marker="o",
+        ms=2.5,
+        color=COMMANDED_COLOUR,
+        label="commanded (after limits)",
+    )
     for k, event in enumerate(takeovers):
         ax.axvline(
-            event.stamp - t0, color="tab:red", lw=1.2, ls="--", label="takeover" if k == 0 else None
+            event.stamp - t0,
+            color=TAKEOVER_COLOUR,
+            lw=1.2,
+            ls="--",
+            label="takeover" if k == 0 else None,
         )
     ax.axhline(0.0, color="0.6", lw=0.5)
     ax.set_xlabel("time (s)")
     ax.set_ylabel("curvature (1/m, + = left)")
-    ax.legend(loc="upper right", fontsize=8, ncols=5)
-    ax.set_title("Prediction vs human curvature")
+    ax.margins(x=0.01)
+    legend_above(ax)
     return fig
 
 
@@ -43,11 +72,11 @@ def plot_track(replay: Replay, takeovers: Sequence[TakeoverEvent]) -> Figure:
     """The GPS track coloured by mode (autonomous green, manual grey), takeovers marked."""
     origin = track_origin(replay.latitude, replay.longitude)
     east, north = local_metres(replay.latitude, replay.longitude, origin)
-    fig = new_figure(6.5, 6.0)
+    fig = new_figure(6.5, 6.4)
     ax = fig.subplots()
     for mask, colour, label in (
-        (~replay.autonomous, "0.55", "manual"),
-        (replay.autonomous, "tab:green", "autonomous"),
+        (~replay.autonomous, MANUAL_COLOUR, "manual"),
+        (replay.autonomous, AUTONOMOUS_TRACK_COLOUR, "autonomous"),
     ):
         ax.scatter(east[mask], north[mask], s=5, color=colour, lw=0, label=label)
     ok = np.flatnonzero(np.isfinite(east))
@@ -58,11 +87,37 @@ def plot_track(replay: Replay, takeovers: Sequence[TakeoverEvent]) -> Figure:
     if lat.size and origin is not None:
         te, tn = local_metres(lat, lon, origin)
         ax.scatter(
-            te, tn, marker="X", s=90, color="tab:red", edgecolor="white", zorder=5, label="takeover"
+            te,
+            tn,
+            marker="X",
+            s=90,
+            color=TAKEOVER_COLOUR,
+            edgecolor="white",
+            zorder=5,
+            label="takeover",
         )
     ax.set_aspect("equal", adjustable="datalim")
     ax.set_xlabel("east (m)")
     ax.set_ylabel("north (m)")
-    ax.legend(loc="best", fontsize=8)
-    ax.set_title("Track by driving mode")
+    legend_above(ax, ncols=4)
+    return fig
+
+
+def plot_noise_metrics(rows: Sequence[tuple[str, Agreement, Agreement]]) -> Figure:
+    """MAE and correlation per noise level (the clean replay at 0), autonomous and all frames."""
+    levels = np.array([0.0 if " " in level else float(level) for level, _, _ in rows])
+    fig = new_figure(9.0, 3.4)
+    mae_ax, corr_ax = fig.subplots(1, 2)
+    for k, (label, style) in enumerate((("autonomous frames", "o-"), ("all frames", "s--"))):
+        parts = [auto if k == 0 else everything for _, auto, everything in rows]
+        mae = [np.nan if p.mae is None else p.mae for p in parts]
+        corr = [np.nan if p.corr is None else p.corr for p in parts]
+        alpha = 1.0 - 0.4 * k
+        mae_ax.plot(levels, mae, style, color=MODEL_COLOUR, ms=4, alpha=alpha, label=label)
+        corr_ax.plot(levels, corr, style, color=MODEL_COLOUR, ms=4, alpha=alpha, label=label)
+    mae_ax.set_xlabel("noise std (on the [0, 1] image)")
+    mae_ax.set_ylabel("MAE (1/m)")
+    corr_ax.set_xlabel("noise std (on the [0, 1] image)")
+    corr_ax.set_ylabel("correlation with the human")
+    legend_above(mae_ax)  # the same two lines in both panels: one legend
     return fig

@@ -1,58 +1,57 @@
-"""The report's key figures, from the replay directory's files.
+"""The report's key figures, in two parts that are never mixed.
 
-Sources, in order of preference: ``takeovers.json`` and ``discomfort.json`` (the bag tools'
-``--json`` documents: ``takeovers``, ``takeovers_per_hour``, ``takeovers_per_km``,
-``autonomous_s``, ``autonomous_km``, ``events``; ``sources`` with ``a_lat_rms`` ...
-``jerk_over_limit_share`` and ``limits``), then ``metrics.json`` (``autonomous``/``manual``/
-``all`` with ``mae``, ``rmse``, ``corr``, ``frames``; ``model``, ``kind``, ``model_sha256``,
-``provider``), then what ``output.csv`` itself shows (takeovers by the core rule, autonomous
-time, distance from GPS or speed). Each figure says where it came from.
+* **The recorded drive** (what happened): takeovers from ``takeovers.json`` and lateral
+  discomfort from ``discomfort.json`` (the bag tools on the recorded auto-mode flag, GPS,
+  odometry, IMU; :mod:`ncp_driver.schemas`); without ``takeovers.json`` the takeovers are
+  counted from ``output.csv``'s recorded flag by the same rule.
+* **The model in replay** (what the model would have done, open loop): agreement with the
+  human from ``metrics.json``, per noise level, and what the replay ran.
+
+Each group says once where its numbers come from and how to read them.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections import Counter
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from ncp_driver.audit.geo import path_length_m
 from ncp_driver.audit.replay import Replay
+from ncp_driver.bags.discomfort import LATERAL_LIMIT
+from ncp_driver.schemas import Agreement
 from ncp_driver.takeover import debounce, find_takeovers
 
 __all__ = [
-    "JERK_LIMIT_MPS3",
-    "LATERAL_LIMIT_MPS2",
     "KeyFigure",
     "KeyFigureGroup",
     "TakeoverEvent",
-    "key_figures",
+    "model_figures",
+    "noise_rows",
+    "recording_figures",
     "takeover_events",
 ]
 
-LATERAL_LIMIT_MPS2 = 4.89  # nuPlan comfort limits (the bag tools use the same)
-JERK_LIMIT_MPS3 = 8.37
 _MAX_STEP_S = 1.0  # a gap between frames longer than this counts as no driving
 
 
 @dataclass(frozen=True)
 class KeyFigure:
-    """One key figure: ``value`` is already formatted; ``source`` says where it came from."""
+    """One key figure; ``value`` is already formatted with its unit."""
 
     label: str
     value: str
-    source: str = ""
 
 
 @dataclass(frozen=True)
 class KeyFigureGroup:
+    """A titled group of figures; ``source`` says where they come from, ``note`` how to read."""
+
     title: str
     figures: list[KeyFigure] = field(default_factory=list)
+    source: str = ""
     note: str = ""
 
 
@@ -64,31 +63,10 @@ class TakeoverEvent:
     speed: float
 
 
-def _get(data: Any, *keys: str) -> Any:
-    """The first of ``keys`` (dotted paths) present and not None in ``data``."""
-    for key in keys:
-        node = data
-        for part in key.split("."):
-            node = node.get(part) if isinstance(node, Mapping) else None
-            if node is None:
-                break
-        if node is not None:
-            return node
-    return None
-
-
-def _float(value: Any) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return math.nan
-    return number
-
-
-def _fmt(value: Any, spec: str = ".3g", unit: str = "") -> str:
-    number = _float(value)
-    if not math.isfinite(number):
+def _fmt(value: float | int | None, spec: str = ".3g", unit: str = "") -> str:
+    if value is None or not math.isfinite(float(value)):
         return "n/a"
+    number = float(value)
     if spec == ".3g" and abs(number) >= 1000:
         spec = ",.0f"  # 2,120 rather than 2.12e+03
     return f"{number:{spec}}" + (f" {unit}" if unit else "")
@@ -102,7 +80,11 @@ def _duration(seconds: float) -> str:
     return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s"
 
 
-def _frame_steps(replay: Replay) -> np.ndarray:
+def _nan(value: float | None) -> float:
+    return math.nan if value is None else float(value)
+
+
+def frame_steps(replay: Replay) -> np.ndarray:
     """Seconds each frame lasts (to the next frame), 0 across gaps and for the last frame."""
     if replay.frames < 2:
         return np.zeros(replay.frames)
@@ -111,33 +93,13 @@ def _frame_steps(replay: Replay) -> np.ndarray:
     return np.concatenate((step, [0.0]))
 
 
-def _autonomous_distance_m(replay: Replay, flags: np.ndarray) -> tuple[float, str]:
-    if replay.has_gps:
-        steps = path_length_m(replay.latitude, replay.longitude)
-        both = flags & np.concatenate(([False], flags[:-1]))
-        ok = both & np.isfinite(steps)
-        return float(np.sum(steps[ok])), "GPS in output.csv"
-    if replay.has_speed:
-        moved = np.nan_to_num(replay.speed) * _frame_steps(replay)
-        return float(np.sum(moved[flags])), "speed in output.csv"
-    return math.nan, "no GPS or speed"
-
-
 def takeover_events(replay: Replay) -> list[TakeoverEvent]:
-    """Takeovers from takeovers.json (``events``), else by the core rule on output.csv."""
-    events = _get(replay.takeovers, "events")
-    if isinstance(events, Sequence):
+    """Takeovers from takeovers.json, else by the core rule on output.csv's recorded flag."""
+    if replay.takeovers is not None:
         return [
-            TakeoverEvent(
-                stamp=_float(_get(e, "stamp")),
-                latitude=_float(_get(e, "latitude")),
-                longitude=_float(_get(e, "longitude")),
-                speed=_float(_get(e, "speed_mps", "speed")),
-            )
-            for e in events
-            if isinstance(e, Mapping)
+            TakeoverEvent(e.stamp, _nan(e.latitude), _nan(e.longitude), _nan(e.speed_mps))
+            for e in replay.takeovers.events
         ]
-    index = find_takeovers(replay.stamp, replay.autonomous)
     return [
         TakeoverEvent(
             float(replay.stamp[i]),
@@ -145,178 +107,188 @@ def takeover_events(replay: Replay) -> list[TakeoverEvent]:
             float(replay.longitude[i]),
             float(replay.speed[i]),
         )
-        for i in index
+        for i in find_takeovers(replay.stamp, replay.autonomous)
     ]
 
 
-def _model_hash(replay: Replay) -> str | None:
-    given = _get(replay.metrics, "model_sha256", "model_hash", "sha256", "model_card.sha256")
-    if given:
-        return str(given)
-    path = replay.model_path
-    if path is None or not path.is_file():
-        return None
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def _autonomous_km(replay: Replay, flags: np.ndarray) -> float:
+    if replay.has_gps:
+        steps = path_length_m(replay.latitude, replay.longitude)
+        both = flags & np.concatenate(([False], flags[:-1]))
+        return float(np.sum(steps[both & np.isfinite(steps)])) / 1000.0
+    if replay.has_speed:
+        return float(np.sum((np.nan_to_num(replay.speed) * frame_steps(replay))[flags])) / 1000.0
+    return math.nan
 
 
-def key_figures(replay: Replay, model_kind: str | None = None) -> list[KeyFigureGroup]:
-    """The header of the report, grouped; absent pieces are marked ``n/a`` with a note."""
-    flags = debounce(replay.stamp, replay.autonomous)
-    bag = replay.takeovers if isinstance(replay.takeovers, Mapping) else None
-    computed = "output.csv (core takeover rule)"
-    groups: list[KeyFigureGroup] = []
-
-    # Takeovers and autonomy.
-    auto_s = _float(_get(bag, "autonomous_s")) if bag else math.nan
-    time_source = "takeovers.json"
-    if not math.isfinite(auto_s):
-        auto_s, time_source = float(np.sum(_frame_steps(replay)[flags])), "output.csv"
-    auto_km = _float(_get(bag, "autonomous_km")) if bag else math.nan
-    km_source = "takeovers.json"
-    if not math.isfinite(auto_km):
-        metres, km_source = _autonomous_distance_m(replay, flags)
-        auto_km = metres / 1000.0
-    count = _get(bag, "takeovers") if bag else None
-    count_source = "takeovers.json"
-    if not isinstance(count, (int, float)):
-        count, count_source = int(find_takeovers(replay.stamp, replay.autonomous).size), computed
-    per_hour = _get(bag, "takeovers_per_hour") if bag else None
-    if per_hour is None and auto_s > 0:
-        per_hour = count / (auto_s / 3600.0)
-    per_km = _get(bag, "takeovers_per_km") if bag else None
-    if per_km is None and auto_km > 0:
-        per_km = count / auto_km
-    total_s = float(np.sum(_frame_steps(replay)))
+def _takeover_group(replay: Replay) -> KeyFigureGroup:
+    doc = replay.takeovers
+    total_s = float(np.sum(frame_steps(replay)))
+    if doc is not None:
+        count, auto_s = doc.takeovers, doc.autonomous_s
+        auto_km = _nan(doc.autonomous_km)
+        per_hour, per_km = doc.takeovers_per_hour, doc.takeovers_per_km
+        total_s = doc.recording_s
+        source = (
+            f"ncp-bag takeovers on the recorded auto-mode flag ({doc.auto_topic}, debounced "
+            f"{doc.min_duration_s:g} s) and GPS: takeovers.json"
+        )
+    else:
+        flags = debounce(replay.stamp, replay.autonomous)
+        count = int(find_takeovers(replay.stamp, replay.autonomous).size)
+        auto_s = float(np.sum(frame_steps(replay)[flags]))
+        auto_km = _autonomous_km(replay, flags)
+        per_hour = count / (auto_s / 3600.0) if auto_s > 0 else None
+        per_km = count / auto_km if auto_km > 0 else None
+        source = "the recorded auto-mode flag in output.csv, by the same rule (no takeovers.json)"
     share = 100.0 * auto_s / total_s if total_s > 0 else math.nan
-    groups.append(
-        KeyFigureGroup(
-            "Takeovers",
-            [
-                KeyFigure("takeovers", f"{int(count)}", count_source),
-                KeyFigure("per hour autonomous", _fmt(per_hour), count_source),
-                KeyFigure("per km autonomous", _fmt(per_km), count_source),
-                KeyFigure(
-                    "time autonomous", f"{_duration(auto_s)} ({_fmt(share, '.0f')} %)", time_source
-                ),
-                KeyFigure("distance autonomous", _fmt(auto_km, ".2f", "km"), km_source),
-            ],
-            note="" if bag else "No takeovers.json: counted from output.csv's autonomous flag.",
-        )
+    return KeyFigureGroup(
+        "Takeovers",
+        [
+            KeyFigure("takeovers", str(int(count))),
+            KeyFigure("per hour autonomous", _fmt(per_hour)),
+            KeyFigure("per km autonomous", _fmt(per_km)),
+            KeyFigure("time autonomous", f"{_duration(auto_s)} ({_fmt(share, '.0f')} %)"),
+            KeyFigure("distance autonomous", _fmt(auto_km, ".2f", "km")),
+        ],
+        source=source,
+        note="A takeover is the safety driver taking control back (autonomous to manual): "
+        "the paper's crash count. Fewer per hour and per km is better.",
     )
 
-    # Lateral discomfort.
-    groups.append(_discomfort(replay))
 
-    # Agreement with the human.
-    agreement = []
-    for mode in ("autonomous", "manual"):
-        part = replay.metrics.get(mode)
-        part = part if isinstance(part, Mapping) else {}
-        agreement += [
-            KeyFigure(f"MAE {mode}", _fmt(part.get("mae"), ".4f", "1/m"), "metrics.json"),
-            KeyFigure(f"RMSE {mode}", _fmt(part.get("rmse"), ".4f", "1/m"), "metrics.json"),
-            KeyFigure(f"corr {mode}", _fmt(part.get("corr"), ".3f"), "metrics.json"),
-        ]
-    groups.append(
-        KeyFigureGroup(
-            "Replay vs the human",
-            agreement,
-            note=""
-            if replay.has_human
-            else "No human curvature label in this replay: agreement metrics are not available.",
+def _discomfort_group(replay: Replay) -> KeyFigureGroup:
+    doc = replay.discomfort
+    best = doc.main_source() if doc is not None else None
+    if doc is None or best is None:
+        return KeyFigureGroup(
+            "Lateral discomfort",
+            [],
+            note="No discomfort.json: run `ncp-bag discomfort BAG --json > discomfort.json` "
+            "into the replay directory to add the recorded drive's comfort.",
         )
+    lat, jerk = doc.limits.a_lat_mps2, doc.limits.jerk_mps3
+    share_lat = None if best.a_lat_over_limit_share is None else 100 * best.a_lat_over_limit_share
+    share_jerk = None if best.jerk_over_limit_share is None else 100 * best.jerk_over_limit_share
+    others = f"; {len(doc.sources)} sources, the one with most samples shown" * (
+        len(doc.sources) > 1
+    )
+    return KeyFigureGroup(
+        f"Lateral discomfort ({doc.scope})",
+        [
+            KeyFigure("|a_lat| RMS", _fmt(best.a_lat_rms, ".2f", "m/s²")),
+            KeyFigure("|a_lat| 95th percentile", _fmt(best.a_lat_p95, ".2f", "m/s²")),
+            KeyFigure("|a_lat| max", _fmt(best.a_lat_max, ".2f", "m/s²")),
+            KeyFigure(f"time with |a_lat| > {lat:g} m/s²", _fmt(share_lat, ".1f", "%")),
+            KeyFigure("|jerk| RMS", _fmt(best.jerk_rms, ".2f", "m/s³")),
+            KeyFigure("|jerk| 95th percentile", _fmt(best.jerk_p95, ".2f", "m/s³")),
+            KeyFigure(f"time with |jerk| > {jerk:g} m/s³", _fmt(share_jerk, ".1f", "%")),
+        ],
+        source=f"ncp-bag discomfort on the recording's {best.source} ({best.topic}): "
+        f"discomfort.json{others}",
+        note=f"How hard the recorded car moved sideways. The limits are nuPlan's comfort limits "
+        f"({lat:g} m/s², {jerk:g} m/s³); lower is more comfortable.",
     )
 
-    # Replay and model.
+
+def recording_figures(replay: Replay) -> list[KeyFigureGroup]:
+    """What happened on the recorded drive (flag, GPS, odometry, IMU), not the model."""
+    return [_takeover_group(replay), _discomfort_group(replay)]
+
+
+def _agreement(part: Agreement) -> list[KeyFigure]:
+    return [
+        KeyFigure("MAE", _fmt(part.mae, ".4f", "1/m")),
+        KeyFigure("RMSE", _fmt(part.rmse, ".4f", "1/m")),
+        KeyFigure("correlation", _fmt(part.corr, ".3f")),
+        KeyFigure("frames", str(part.frames)),
+    ]
+
+
+def _commanded_lateral(replay: Replay) -> KeyFigureGroup | None:
+    flags = debounce(replay.stamp, replay.autonomous)
+    a_lat = np.abs(np.square(replay.speed) * replay.curvature)[flags]
+    a_lat = a_lat[np.isfinite(a_lat)]
+    if a_lat.size == 0:
+        return None
+    return KeyFigureGroup(
+        "Lateral acceleration the commands ask for",
+        [
+            KeyFigure("RMS", _fmt(float(np.sqrt(np.mean(a_lat**2))), ".2f", "m/s²")),
+            KeyFigure("max", _fmt(float(a_lat.max()), ".2f", "m/s²")),
+            KeyFigure(
+                f"frames > {LATERAL_LIMIT:g} m/s²",
+                _fmt(100 * float(np.mean(a_lat > LATERAL_LIMIT)), ".1f", "%"),
+            ),
+        ],
+        source="speed² × commanded curvature over the autonomous frames of output.csv",
+        note="What the model's commands would impose at the recorded speed: compare with "
+        "the recorded drive's lateral discomfort.",
+    )
+
+
+def model_figures(replay: Replay, model_kind: str | None = None) -> list[KeyFigureGroup]:
+    """What the model would have done on the recorded frames (the replay), per mode."""
+    m = replay.metrics
+    groups = []
+    if replay.has_human:
+        groups.append(
+            KeyFigureGroup(
+                "Agreement with the human, autonomous stretches",
+                _agreement(m.autonomous),
+                source="metrics.json: the model's output (before limits) against the human's "
+                "curvature from the recorded steering",
+                note="The stretches the model was meant to drive. Lower MAE / RMSE and a "
+                "correlation near 1 are better.",
+            )
+        )
+        reset = m.manual_mode == "reset"
+        groups.append(
+            KeyFigureGroup(
+                "Agreement in manual stretches" + (" (no memory)" if reset else ""),
+                _agreement(m.manual),
+                source="metrics.json",
+                note=(
+                    "As on the car (manual_mode=reset), the state is reset on every manual "
+                    "frame: the model sees each frame without memory, so its output there is a "
+                    "flat staircase. These figures rate a memory-less model, not the one that "
+                    "would drive; replay with --param manual_mode=shadow to keep the state."
+                )
+                if reset
+                else "manual_mode=shadow: the state runs on through manual driving, as if "
+                "the model had been driving.",
+            )
+        )
+    lateral = _commanded_lateral(replay)
+    if lateral is not None:
+        groups.append(lateral)
     statuses = Counter(str(s) for s in replay.status)
-    status_text = ", ".join(f"{k} {v}" for k, v in sorted(statuses.items()))
-    kind = model_kind or _get(replay.metrics, "kind", "model_kind", "model_card.kind")
-    digest = _model_hash(replay)
-    provider = _get(replay.metrics, "provider", "providers", "execution_provider")
-    if isinstance(provider, Sequence) and not isinstance(provider, str):
-        provider = ", ".join(str(p) for p in provider)
-    model = replay.metrics.get("model")
+    kind = model_kind or m.kind
     groups.append(
         KeyFigureGroup(
-            "Replay",
+            "The replay",
             [
-                KeyFigure("frames", f"{replay.frames}", status_text),
-                KeyFigure("duration", _duration(total_s), "output.csv"),
-                KeyFigure("model kind", str(kind) if kind else "n/a", "metrics.json"),
+                KeyFigure("frames", f"{replay.frames}"),
                 KeyFigure(
-                    "model sha256",
-                    digest[:16] if digest else "n/a",
-                    Path(str(model)).name if model else "",
+                    "frame statuses", ", ".join(f"{k} {v}" for k, v in sorted(statuses.items()))
                 ),
-                KeyFigure("provider", str(provider) if provider else "n/a", "metrics.json"),
+                KeyFigure("duration", _duration(float(np.sum(frame_steps(replay))))),
+                KeyFigure("model", f"{kind or 'n/a'} ({m.model.rsplit('/', 1)[-1]})"),
+                KeyFigure("model sha256", m.model_sha256[:16] if m.model_sha256 else "n/a"),
+                KeyFigure("run", f"{m.mode}, {m.provider}"),
             ],
+            source="metrics.json and output.csv",
         )
     )
     return groups
 
 
-def _discomfort(replay: Replay) -> KeyFigureGroup:
-    doc = replay.discomfort if isinstance(replay.discomfort, Mapping) else None
-    sources = _get(doc, "sources") if doc else None
-    if isinstance(sources, Sequence) and sources and isinstance(sources[0], Mapping):
-        best = max(
-            sources, key=lambda s: _float(s.get("samples")) if isinstance(s, Mapping) else -1.0
-        )
-        lat_limit = _float(_get(doc, "limits.a_lat_mps2"))
-        jerk_limit = _float(_get(doc, "limits.jerk_mps3"))
-        where = f"discomfort.json, {best.get('source', '?')} ({_get(doc, 'scope') or '?'})"
-        return KeyFigureGroup(
-            "Lateral discomfort",
-            [
-                KeyFigure("a_lat RMS", _fmt(best.get("a_lat_rms"), ".2f", "m/s²"), where),
-                KeyFigure("a_lat p95", _fmt(best.get("a_lat_p95"), ".2f", "m/s²"), where),
-                KeyFigure("a_lat max", _fmt(best.get("a_lat_max"), ".2f", "m/s²"), where),
-                KeyFigure(
-                    f"share a_lat > {_fmt(lat_limit, '.2f')}",
-                    _fmt(100 * _float(best.get("a_lat_over_limit_share")), ".1f", "%"),
-                    where,
-                ),
-                KeyFigure("jerk RMS", _fmt(best.get("jerk_rms"), ".2f", "m/s³"), where),
-                KeyFigure("jerk p95", _fmt(best.get("jerk_p95"), ".2f", "m/s³"), where),
-                KeyFigure("jerk max", _fmt(best.get("jerk_max"), ".2f", "m/s³"), where),
-                KeyFigure(
-                    f"share jerk > {_fmt(jerk_limit, '.2f')}",
-                    _fmt(100 * _float(best.get("jerk_over_limit_share")), ".1f", "%"),
-                    where,
-                ),
-            ],
-            note=f"{len(sources)} source(s) in discomfort.json; the one with most samples shown."
-            if len(sources) > 1
-            else "",
-        )
-    # Estimate from the commanded curvature and speed: a_lat = v^2 * curvature.
-    flags = debounce(replay.stamp, replay.autonomous)
-    a_lat = np.abs(np.square(replay.speed) * replay.curvature)[flags]
-    a_lat = a_lat[np.isfinite(a_lat)]
-    if a_lat.size == 0:
-        return KeyFigureGroup(
-            "Lateral discomfort",
-            [],
-            note="No discomfort.json and no speed with commanded curvature in output.csv: "
-            "run `ncp-bag discomfort --json` on the bag to add it.",
-        )
-    where = "estimate: speed² × commanded curvature"
-    return KeyFigureGroup(
-        "Lateral discomfort",
-        [
-            KeyFigure("a_lat RMS", _fmt(np.sqrt(np.mean(a_lat**2)), ".2f", "m/s²"), where),
-            KeyFigure("a_lat p95", _fmt(np.percentile(a_lat, 95), ".2f", "m/s²"), where),
-            KeyFigure("a_lat max", _fmt(a_lat.max(), ".2f", "m/s²"), where),
-            KeyFigure(
-                f"share a_lat > {LATERAL_LIMIT_MPS2}",
-                _fmt(100 * np.mean(a_lat > LATERAL_LIMIT_MPS2), ".1f", "%"),
-                where,
-            ),
-        ],
-        note="No discomfort.json: lateral acceleration estimated from the commanded curvature "
-        "(no jerk). Run `ncp-bag discomfort --json` on the bag for measured values.",
-    )
+def noise_rows(replay: Replay) -> list[tuple[str, Agreement, Agreement]]:
+    """(noise std, autonomous, all) per level, the clean replay first; empty without noise."""
+    m = replay.metrics
+    if not m.noise:
+        return []
+    rows = [("0 (clean)", m.autonomous, m.all)]
+    for level, parts in sorted(m.noise.items(), key=lambda item: float(item[0])):
+        rows.append((level, parts["autonomous"], parts["all"]))
+    return rows

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 import pytest
 
-from ncp_driver.audit.replay import NEURONS_FILE, SENSORY_FILE, load_replay
-from ncp_driver.audit.sample import SampleDrive, write_sample_replay
+from ncp_driver.audit.replay import load_replay
 
 FRAME_PERIOD_S = 0.1
 
@@ -58,50 +55,16 @@ def make_frames() -> Callable[..., np.ndarray]:
 @dataclass(frozen=True)
 class ReplayedDrive:
     directory: Path
-    frames: np.ndarray
     neurons: np.ndarray
     features: np.ndarray
     model: Path
 
 
-def _write_trace(path: Path, stamp: np.ndarray, prefix: str, values: np.ndarray) -> None:
-    with path.open("w", newline="") as stream:
-        writer = csv.writer(stream)
-        writer.writerow(["stamp"] + [f"{prefix}{k}" for k in range(values.shape[1])])
-        for t, row in zip(stamp, values, strict=True):
-            writer.writerow([f"{t:.6f}"] + [repr(float(v)) for v in row])
-
-
 @pytest.fixture(scope="session")
-def replayed(tmp_path_factory: pytest.TempPathFactory, ncp_model: Path) -> ReplayedDrive:
-    """A replay directory whose neurons.csv and sensory.csv come from running the real model.
-
-    The model is stepped as the replay does: zero state at the start and at each reset, the
-    stamp difference as elapsed_s (the nominal period after a reset).
-    """
-    directory = tmp_path_factory.mktemp("replayed") / "drive"
-    write_sample_replay(directory, SampleDrive(frames=48, rate_hz=10.0), model=str(ncp_model))
+def replayed(replay_factory: Callable[..., Path], ncp_model: Path) -> ReplayedDrive:
+    """A replay of the synthetic drive by ``ncp-replay`` with the freshly exported NCP: its
+    neurons.csv and sensory.csv are what the real pipeline computed."""
+    directory = replay_factory("ncp-model", model=ncp_model, noise=())
     replay = load_replay(directory)
-    frames = road_frames(replay.frames)
-    session = ort.InferenceSession(str(ncp_model), providers=["CPUExecutionProvider"])
-    state = np.zeros((1, 19), dtype=np.float32)
-    neurons, features = [], []
-    for i in range(replay.frames):
-        reset = i == 0 or bool(replay.reset_reason[i])
-        if reset:
-            state = np.zeros_like(state)
-        elapsed = FRAME_PERIOD_S if reset else replay.stamp[i] - replay.stamp[i - 1]
-        _, state, n, f = session.run(
-            None,
-            {
-                "frame": frames[i : i + 1],
-                "state": state,
-                "elapsed_s": np.array([[elapsed]], dtype=np.float32),
-            },
-        )
-        neurons.append(n[0])
-        features.append(f[0])
-    neuron_values, feature_values = np.array(neurons), np.array(features)
-    _write_trace(directory / NEURONS_FILE, replay.stamp, "n", neuron_values)
-    _write_trace(directory / SENSORY_FILE, replay.stamp, "f", feature_values)
-    return ReplayedDrive(directory, frames, neuron_values, feature_values, ncp_model)
+    assert replay.neurons is not None and replay.sensory is not None
+    return ReplayedDrive(directory, replay.neurons.values, replay.sensory.values, ncp_model)

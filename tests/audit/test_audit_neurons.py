@@ -13,7 +13,6 @@ from ncp_driver.audit.neurons import (
     plot_neurons_on_track,
     salient_neurons,
 )
-from ncp_driver.audit.sample import SampleDrive, write_sample_replay
 from ncp_driver.graph import load_model, model_card
 
 
@@ -45,15 +44,15 @@ def test_salient_neurons_are_motor_then_most_variable() -> None:
     assert salient_neurons(values, layout, count=3) == [0, 3, 2]
 
 
-def test_activity_figures(tmp_path: Path) -> None:
-    replay = load_replay(write_sample_replay(tmp_path / "r", SampleDrive(frames=80)))
+def test_activity_figures(real_replay: Path) -> None:
+    replay = load_replay(real_replay)
     trace = replay.require_neurons()
     layout = neuron_layout(
         {"layers": {"motor": [0], "command": list(range(1, 7)), "inter": list(range(7, 19))}}, 19
     )
     fig = plot_neuron_activity(trace, layout, autonomous=replay.mode_at(trace.stamp))
     heat, lines = fig.axes[0], fig.axes[1]
-    assert heat.get_images()[0].get_array().shape == (19, 80)
+    assert heat.get_images()[0].get_array().shape == (19, replay.frames)
     assert [t.get_text() for t in heat.get_yticklabels()][:2] == ["motor 0", "cmd 1"]
     assert len(lines.get_lines()) == 4 and lines.get_lines()[0].get_label() == "motor 0"
     track = plot_neurons_on_track(replay, trace, layout, [0, 3])
@@ -63,8 +62,8 @@ def test_activity_figures(tmp_path: Path) -> None:
         plot_neuron_activity(trace, neuron_layout(None, 5))
 
 
-def test_track_figure_needs_gps(tmp_path: Path) -> None:
-    replay = load_replay(write_sample_replay(tmp_path / "r", SampleDrive(frames=30, gps=False)))
+def test_track_figure_needs_gps(bare_replay: Path) -> None:
+    replay = load_replay(bare_replay)
     trace = replay.require_neurons()
     with pytest.raises(AuditError, match="no GPS positions"):
         plot_neurons_on_track(replay, trace, neuron_layout(None, 19), [0])

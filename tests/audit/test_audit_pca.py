@@ -9,7 +9,6 @@ import pytest
 
 from ncp_driver.audit import AuditError, load_replay, pca
 from ncp_driver.audit.pca import plot_pca, plot_pca_on_track
-from ncp_driver.audit.sample import SampleDrive, write_sample_replay
 
 
 def test_recovers_a_planted_two_dimensional_subspace() -> None:
@@ -49,8 +48,8 @@ def test_rows_with_nan_are_left_out() -> None:
         pca(np.zeros(5))
 
 
-def test_figures(tmp_path: Path) -> None:
-    replay = load_replay(write_sample_replay(tmp_path / "r", SampleDrive(frames=60)))
+def test_figures(real_replay: Path) -> None:
+    replay = load_replay(real_replay)
     trace = replay.require_neurons()
     result = pca(trace.values)
     fig = plot_pca(result, trace.stamp, autonomous=replay.mode_at(trace.stamp))

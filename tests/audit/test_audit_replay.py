@@ -1,8 +1,10 @@
-"""Reading replay directories: values, optional files, and errors that name file and line."""
+"""Reading replay directories (written by the real ncp-replay and ncp-bag on a synthetic drive):
+values, optional files, typed documents, and errors that name file and line."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -10,36 +12,43 @@ import pytest
 
 from ncp_driver.audit import ReplayFormatError, load_replay
 from ncp_driver.audit.replay import METRICS_FILE, NEURONS_FILE, OUTPUT_FILE, SENSORY_FILE
-from ncp_driver.audit.sample import SampleDrive, write_sample_replay
+from ncp_driver.models import default_model_path
+from ncp_driver.schemas import Agreement, Discomfort, Metrics, Takeovers
 
 
 @pytest.fixture
-def sample(tmp_path: Path) -> Path:
-    return write_sample_replay(tmp_path / "replay", SampleDrive(frames=60), model="model.onnx")
+def sample(tmp_path: Path, real_replay: Path) -> Path:
+    """A copy of the real replay that a test may damage."""
+    return Path(shutil.copytree(real_replay, tmp_path / "replay"))
 
 
 def test_reads_every_column_and_file(sample: Path) -> None:
     replay = load_replay(sample)
-    assert replay.frames == 60
+    assert replay.frames == 120  # 12 s at 10 Hz
     assert np.all(np.diff(replay.stamp) > 0)
     assert (
         replay.autonomous.dtype == bool and replay.autonomous.any() and not replay.autonomous.all()
     )
-    assert replay.status[5] == "stale" and replay.status[0] == "ok"
+    assert set(replay.status) == {"ok"}
     assert replay.has_gps and replay.has_human and replay.has_speed
-    assert replay.neurons is not None and replay.neurons.values.shape == (60, 19)
+    assert replay.neurons is not None and replay.neurons.values.shape == (120, 19)
     assert replay.neurons.names[0] == "n0" and replay.neurons.names[-1] == "n18"
     assert replay.sensory is not None and replay.sensory.width == 32
-    assert set(replay.metrics["autonomous"]) == {"mae", "rmse", "corr", "frames"}
-    assert replay.takeovers["takeovers"] == 2 and len(replay.takeovers["events"]) == 2
-    assert replay.discomfort["sources"][0]["a_lat_rms"] > 0
-    assert replay.model_path == sample / "model.onnx"
-    engaged = np.flatnonzero(replay.reset_reason == "engaged")
-    assert engaged.size == 2 and np.all(replay.autonomous[engaged])
+    assert isinstance(replay.metrics, Metrics) and isinstance(replay.metrics.autonomous, Agreement)
+    assert replay.metrics.autonomous.frames + replay.metrics.manual.frames == 120
+    assert set(replay.metrics.noise) == {"0.1"}
+    assert isinstance(replay.takeovers, Takeovers) and replay.takeovers.takeovers == 2
+    assert [e.number for e in replay.takeovers.events] == [1, 2]
+    assert isinstance(replay.discomfort, Discomfort)
+    main = replay.discomfort.main_source()
+    assert main is not None and main.a_lat_rms is not None and main.a_lat_rms > 0
+    assert replay.model_path == default_model_path()
+    engaged = np.flatnonzero(replay.reset_reason == "engage")
+    assert engaged.size >= 1 and np.all(replay.autonomous[engaged])
 
 
-def test_empty_cells_are_nan_and_limits_split(tmp_path: Path) -> None:
-    directory = write_sample_replay(tmp_path / "r", SampleDrive(frames=30, gps=False, human=False))
+def test_empty_cells_are_nan_and_limits_split(tmp_path: Path, bare_replay: Path) -> None:
+    directory = Path(shutil.copytree(bare_replay, tmp_path / "r"))
     replay = load_replay(directory)
     assert not replay.has_gps and not replay.has_human
     assert np.all(np.isnan(replay.latitude)) and np.all(np.isnan(replay.human_curvature))
@@ -80,8 +89,10 @@ def test_missing_directory_and_files(tmp_path: Path, sample: Path) -> None:
         replay.require_neurons()
     with pytest.raises(ReplayFormatError, match=r"no sensory\.csv"):
         replay.require_sensory()
+    metrics = json.loads((sample / METRICS_FILE).read_text())
+    (sample / METRICS_FILE).write_text(json.dumps({**metrics, "model": "gone.onnx"}))
     with pytest.raises(ReplayFormatError, match="does not exist"):
-        replay.require_model()
+        load_replay(sample).require_model()
     (sample / METRICS_FILE).unlink()
     with pytest.raises(ReplayFormatError, match=r"metrics\.json is missing"):
         load_replay(sample)
@@ -120,13 +131,48 @@ def test_ragged_rows_and_bad_json(sample: Path) -> None:
     lines = (sample / OUTPUT_FILE).read_text().splitlines()
     lines[9] += ",extra"
     (sample / OUTPUT_FILE).write_text("\n".join(lines) + "\n")
-    with pytest.raises(ReplayFormatError, match="line 10 has 13 fields; the header has 12"):
+    with pytest.raises(ReplayFormatError, match="line 10 has 15 fields; the header has 14"):
         load_replay(sample)
-    write_sample_replay(sample, SampleDrive(frames=60))
+    lines[9] = lines[9].removesuffix(",extra")
+    (sample / OUTPUT_FILE).write_text("\n".join(lines) + "\n")
     (sample / "takeovers.json").write_text("{not json")
-    with pytest.raises(ReplayFormatError, match=r"takeovers\.json is not valid JSON"):
+    with pytest.raises(ReplayFormatError, match=r"takeovers\.json is not a readable JSON file"):
         load_replay(sample)
-    (sample / "takeovers.json").write_text("{}")
+    (sample / "takeovers.json").unlink()
     (sample / METRICS_FILE).write_text(json.dumps([1, 2]))
     with pytest.raises(ReplayFormatError, match="must hold a JSON object"):
         load_replay(sample)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda d: d.pop("schema"), r"is not a metrics\.json document \(schema None"),
+        (lambda d: d.update(version=99), r"version 99; this ncp_driver reads versions up to 1"),
+        (
+            lambda d: d["autonomous"].update(mae="low"),
+            r"metrics\.json\.autonomous\.mae must be a number",
+        ),
+        (lambda d: d.pop("frames"), r"metrics\.json lacks the field 'frames'"),
+        (
+            lambda d: d["noise"]["0.1"]["all"].update(frames=1.5),
+            r"noise\.0\.1\.all\.frames must be an integer",
+        ),
+    ],
+)
+def test_documents_are_checked_against_their_schema(
+    sample: Path, edit: object, message: str
+) -> None:
+    doc = json.loads((sample / METRICS_FILE).read_text())
+    edit(doc)  # type: ignore[operator]
+    (sample / METRICS_FILE).write_text(json.dumps(doc))
+    with pytest.raises(ReplayFormatError, match=message):
+        load_replay(sample)
+
+
+def test_documents_round_trip(real_replay: Path) -> None:
+    """What the tools wrote parses, and writing the parsed document gives the same JSON."""
+    for kind in (Metrics, Takeovers, Discomfort):
+        raw = json.loads((real_replay / kind.FILE).read_text())
+        assert raw["schema"] == kind.SCHEMA and raw["version"] == kind.VERSION
+        assert kind.read(real_replay / kind.FILE).to_json() == raw

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import runpy
 from collections.abc import Callable
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 
 from ncp_driver.drives import write_drive
+from ncp_driver.report.audit import CAPTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -143,15 +145,16 @@ def test_report_with_every_analysis(replayed: Any, drive_file: Path, tmp_path: P
         == 0
     )
     page = out.read_text()
-    for caption in (
-        "Neuron potentials on the road",
-        "PCA of the hidden activity",
-        "LTC time constants",
-        "Smoothness: local Lipschitz constants",
-        "VisualBackProp saliency",
-        "Saliency SSIM under input noise",
+    for name in (
+        "neurons_on_track",
+        "pca",
+        "time_constants",
+        "lipschitz",
+        "saliency_overlays",
+        "saliency_noise",
     ):
-        assert caption in page
+        title, caption = CAPTIONS[name]
+        assert f"<b>{html.escape(title)}.</b> {html.escape(caption)}" in page, name
     assert "Analyses not run" not in page
     assert script("report")([str(replayed.directory), "--out", str(out)]) == 0
     assert "Analyses not run" in out.read_text() and "no --drive file given" in out.read_text()

@@ -1,0 +1,341 @@
+"""The JSON documents the tools write, typed and versioned: one definition for writers and readers.
+
+==================  ====================================  ======================================
+document            written by                            read by
+==================  ====================================  ======================================
+``metrics.json``    ``ncp-replay`` (:class:`Metrics`)     the audit, the report, the demo
+``takeovers.json``  ``ncp-bag takeovers --json``          the report (what happened on the
+                    (:class:`Takeovers`)                  recorded drive)
+``discomfort.json`` ``ncp-bag discomfort --json``         the report
+                    (:class:`Discomfort`)
+==================  ====================================  ======================================
+
+Every document carries ``"schema"`` (its name) and ``"version"``. A reader accepts its own
+version and older ones it knows; a document from a newer ncp_driver, of another kind, or with
+a field of the wrong type is refused with :class:`SchemaError` naming the file and the field.
+Numbers that could not be computed are ``null`` (``None``), never NaN. Fields are added with a
+default and the version bumped; nothing reads a key that no writer writes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import types
+import typing
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar, Union
+
+from ncp_driver.errors import NcpDriverError
+
+__all__ = [
+    "Agreement",
+    "Discomfort",
+    "DiscomfortLimits",
+    "DiscomfortSource",
+    "Document",
+    "Metrics",
+    "PipelineFigures",
+    "SchemaError",
+    "Segment",
+    "TakeoverEvent",
+    "Takeovers",
+    "read_document",
+]
+
+
+class SchemaError(NcpDriverError):
+    """A JSON document that is not what its schema says (kind, version, a field's type)."""
+
+
+T = TypeVar("T")
+D = TypeVar("D", bound="Document")
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready: dataclasses as dicts, NaN and infinities as None."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _parse(kind: Any, value: Any, where: str) -> Any:
+    """``value`` checked (and converted) against the annotation ``kind``."""
+    origin = typing.get_origin(kind)
+    if kind is Any:
+        return value
+    if origin in (Union, types.UnionType):
+        options = typing.get_args(kind)
+        if value is None and type(None) in options:
+            return None
+        errors = []
+        for option in options:
+            if option is type(None):
+                continue
+            try:
+                return _parse(option, value, where)
+            except SchemaError as exc:
+                errors.append(str(exc))
+        raise SchemaError(errors[0] if errors else f"{where}: unexpected null")
+    if origin is list:
+        if not isinstance(value, list):
+            raise SchemaError(f"{where} must be a list, got {type(value).__name__}")
+        (item,) = typing.get_args(kind)
+        return [_parse(item, v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise SchemaError(f"{where} must be an object, got {type(value).__name__}")
+        _, item = typing.get_args(kind)
+        return {str(k): _parse(item, v, f"{where}.{k}") for k, v in value.items()}
+    if kind is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise SchemaError(f"{where} must be a number, got {value!r}")
+        return float(value)
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise SchemaError(f"{where} must be an integer, got {value!r}")
+        return value
+    if kind in (str, bool):
+        if not isinstance(value, kind):
+            raise SchemaError(f"{where} must be a {kind.__name__}, got {value!r}")
+        return value
+    if isinstance(kind, type) and is_dataclass(kind):
+        return _record(kind, value, where)
+    raise SchemaError(f"{where}: no parser for {kind!r}")  # pragma: no cover - a schema bug
+
+
+def _record(cls: type[T], value: Any, where: str) -> T:
+    if not isinstance(value, dict):
+        raise SchemaError(f"{where} must be an object, got {type(value).__name__}")
+    hints = typing.get_type_hints(cls)
+    given = {}
+    for f in fields(cls):  # type: ignore[arg-type]
+        if not f.init:
+            continue
+        if f.name in value:
+            given[f.name] = _parse(hints[f.name], value[f.name], f"{where}.{f.name}")
+        elif f.default is MISSING and f.default_factory is MISSING:
+            raise SchemaError(f"{where} lacks the field {f.name!r}")
+    return cls(**given)
+
+
+class Document:
+    """Base of the top-level documents: ``schema`` and ``version`` around the fields."""
+
+    SCHEMA: ClassVar[str]
+    VERSION: ClassVar[int]
+    FILE: ClassVar[str]
+
+    def to_json(self) -> dict[str, Any]:
+        """The document as JSON-ready values, ``schema`` and ``version`` first."""
+        body = _plain(self)
+        return {"schema": self.SCHEMA, "version": self.VERSION, **body}
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), indent=2, allow_nan=False) + "\n"
+
+    @classmethod
+    def from_json(cls: type[D], data: Any, where: str | None = None) -> D:
+        """Parse ``data`` (a decoded JSON object); ``where`` names the file in errors."""
+        where = where or cls.FILE
+        if not isinstance(data, dict):
+            raise SchemaError(f"{where} must hold a JSON object, got {type(data).__name__}")
+        schema, version = data.get("schema"), data.get("version")
+        if schema != cls.SCHEMA:
+            raise SchemaError(
+                f"{where} is not a {cls.FILE} document (schema {schema!r}, expected "
+                f"{cls.SCHEMA!r}): it was written by another tool or an older ncp_driver; "
+                "write it again with this version"
+            )
+        if not isinstance(version, int) or version > cls.VERSION or version < 1:
+            raise SchemaError(
+                f"{where} has {cls.FILE} version {version!r}; this ncp_driver reads versions "
+                f"up to {cls.VERSION}: update ncp_driver or write the file again"
+            )
+        body = {k: v for k, v in data.items() if k not in ("schema", "version")}
+        return _record(cls, body, where)
+
+    @classmethod
+    def read(cls: type[D], path: Path | str) -> D:
+        """Read and parse the file at ``path``."""
+        return read_document(cls, path)
+
+
+def read_document(cls: type[D], path: Path | str) -> D:
+    """``cls`` parsed from the JSON file at ``path``; SchemaError names the file."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SchemaError(f"{path} is not a readable JSON file: {exc}") from exc
+    return cls.from_json(data, str(path))
+
+
+# ---------------------------------------------------------------------------- metrics.json
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """The model's curvature against the human's over some frames (1/m; None: not computable)."""
+
+    frames: int
+    mae: float | None
+    rmse: float | None
+    corr: float | None  # Pearson; None when either series is constant or there are < 2 frames
+
+
+@dataclass(frozen=True)
+class PipelineFigures:
+    """The clean pipeline's counters over the replay."""
+
+    frames_in: int
+    frames_processed: int
+    frames_dropped: int
+    frames_rejected: int
+    frames_stale: int
+    nonfinite_outputs: int
+    resets: dict[str, int] = field(default_factory=dict)
+    limit_counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Metrics(Document):
+    """``metrics.json``: how the replay ran and how its curvature agrees with the human's.
+
+    ``autonomous`` / ``manual`` / ``all`` compare the model's output (before limits) with the
+    human's curvature over those frames; ``noise`` holds the same per noise level (the key is
+    the standard deviation on the [0, 1] image, e.g. ``"0.1"``). ``manual_mode`` is the
+    pipeline's: with ``reset`` the recurrent state is cleared on every manual frame.
+    """
+
+    SCHEMA: ClassVar[str] = "ncp_driver/metrics"
+    VERSION: ClassVar[int] = 1
+    FILE: ClassVar[str] = "metrics.json"
+
+    model: str
+    kind: str
+    model_sha256: str
+    provider: str
+    mode: str  # "frame by frame" or "batched head"
+    sources: list[str]
+    topics: dict[str, str | None]
+    frames: int
+    statuses: dict[str, int]
+    seconds: float
+    frames_per_second: float | None
+    pipeline: PipelineFigures
+    skipped_messages: dict[str, int]
+    human_label: bool
+    autonomous: Agreement
+    manual: Agreement
+    all: Agreement
+    manual_mode: str = "reset"
+    noise_seed: int | None = None
+    noise: dict[str, dict[str, Agreement]] = field(default_factory=dict)
+
+    def by_mode(self) -> dict[str, Agreement]:
+        return {"autonomous": self.autonomous, "manual": self.manual, "all": self.all}
+
+
+# -------------------------------------------------------------------------- takeovers.json
+
+
+@dataclass(frozen=True)
+class TakeoverEvent:
+    """One autonomous-to-manual transition of the recorded flag."""
+
+    number: int
+    stamp: float  # record time, s since the epoch
+    time_utc: str
+    since_start_s: float
+    latitude: float | None
+    longitude: float | None
+    speed_mps: float | None
+
+
+@dataclass(frozen=True)
+class Segment:
+    autonomous: bool
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
+class Takeovers(Document):
+    """``takeovers.json`` (``ncp-bag takeovers --json``): the recorded drive's takeovers."""
+
+    SCHEMA: ClassVar[str] = "ncp_driver/takeovers"
+    VERSION: ClassVar[int] = 1
+    FILE: ClassVar[str] = "takeovers.json"
+
+    bags: list[str]
+    auto_topic: str
+    gps_topic: str | None
+    speed_source: str | None
+    min_duration_s: float
+    recording_s: float
+    takeovers: int
+    autonomous_s: float
+    autonomous_km: float | None
+    takeovers_per_hour: float | None
+    takeovers_per_km: float | None
+    events: list[TakeoverEvent]
+    segments: list[Segment]
+    skipped_messages: dict[str, int] = field(default_factory=dict)
+    map: str | None = None  # the map figure, when one was drawn
+
+
+# ------------------------------------------------------------------------- discomfort.json
+
+
+@dataclass(frozen=True)
+class DiscomfortSource:
+    """Lateral acceleration and jerk from one source (GPS, odometry, IMU) of the recording."""
+
+    source: str
+    topic: str
+    samples: int
+    duration_s: float
+    a_lat_rms: float | None
+    a_lat_p95: float | None
+    a_lat_max: float | None
+    jerk_rms: float | None
+    jerk_p95: float | None
+    jerk_max: float | None
+    a_lat_over_limit_share: float | None
+    jerk_over_limit_share: float | None
+
+
+@dataclass(frozen=True)
+class DiscomfortLimits:
+    a_lat_mps2: float
+    jerk_mps3: float
+
+
+@dataclass(frozen=True)
+class Discomfort(Document):
+    """``discomfort.json`` (``ncp-bag discomfort --json``): the recorded drive's comfort."""
+
+    SCHEMA: ClassVar[str] = "ncp_driver/discomfort"
+    VERSION: ClassVar[int] = 1
+    FILE: ClassVar[str] = "discomfort.json"
+
+    bags: list[str]
+    scope: str  # "autonomous" or "all driving"
+    auto_topic: str | None
+    limits: DiscomfortLimits
+    settings: dict[str, Any]
+    sources: list[DiscomfortSource]
+    skipped_messages: dict[str, int] = field(default_factory=dict)
+    plot: str | None = None  # the figure, when one was drawn
+
+    def main_source(self) -> DiscomfortSource | None:
+        """The source with the most samples (the one the report shows)."""
+        return max(self.sources, key=lambda s: s.samples) if self.sources else None

@@ -1,0 +1,120 @@
+"""Fixtures shared by the audit and report tests: replay directories written by the real tools.
+
+A short synthetic drive (``ncp-synth``, small frames) goes through ``ncp-replay`` with the
+committed default model (or a given one), and ``ncp-bag takeovers`` / ``ncp-bag discomfort``
+write their ``--json`` documents into the replay directory, as the README tells a user to. No
+file of a replay directory is written by hand.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+
+from ncp_driver import topics
+from ncp_driver.models import default_model_path
+
+# 12 s at 10 Hz (120 frames of 90 x 144), engaged at the start, two takeovers.
+SYNTH_ARGS = [
+    "--duration", "12", "--size", "90x144", "--camera-hz", "10", "--takeover-times", "5,9",
+    "--compressed", "--seed", "3", "--no-progress",
+]  # fmt: skip
+
+ReplayFactory = Callable[..., Path]
+
+
+def _run(main: Callable[[list[str]], int], args: Sequence[object]) -> str:
+    """Run a console script's ``main`` in-process; its stdout; fails the test on a non-zero exit."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(a) for a in args])
+    assert code == 0, f"{main.__module__} {args} exited {code}: {err.getvalue()}"
+    return out.getvalue()
+
+
+def _without_topics(source: Path, target: Path, dropped: set[str]) -> Path:
+    """A copy of the bag without ``dropped`` topics (a car without GPS, say)."""
+    from ncp_driver.bags import Recording
+    from ncp_driver.bags.writer import BagWriter
+
+    with Recording([source]) as recording, BagWriter(target, "sqlite3") as out:
+        kept = [name for name in recording.topics if name not in dropped]
+        for message in recording.messages(kept):
+            out.write(message.topic, message.msgtype, message.stamp_ns, message.message)
+    return target
+
+
+@pytest.fixture(scope="session")
+def synth_bag(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The short synthetic drive as a ROS 2 bag written by ``ncp-synth``."""
+    from ncp_driver.synth.cli import main as synth
+
+    bag = tmp_path_factory.mktemp("synth") / "drive"
+    _run(synth, ["--out", bag, "--format", "ros2-sqlite3", *SYNTH_ARGS])
+    return bag
+
+
+@pytest.fixture(scope="session")
+def replay_factory(tmp_path_factory: pytest.TempPathFactory, synth_bag: Path) -> ReplayFactory:
+    """``make(name, model=None, gps=True, steering=True, noise=("0.1",), bag_json=True)``: a
+    replay directory of the synthetic drive, made once per session and name."""
+    from ncp_driver.bags.cli import main as bag_tool
+    from ncp_driver.replay.cli import main as replay_tool
+
+    made: dict[str, Path] = {}
+
+    def make(
+        name: str,
+        *,
+        model: Path | None = None,
+        gps: bool = True,
+        steering: bool = True,
+        noise: Sequence[str] = ("0.1",),
+        bag_json: bool = True,
+    ) -> Path:
+        if name in made:
+            return made[name]
+        root = tmp_path_factory.mktemp(f"replay-{name}")
+        bag = synth_bag
+        dropped = set()
+        if not gps:
+            dropped.add(topics.absolute(topics.GPS))
+        if not steering:
+            dropped.add(topics.absolute(topics.HUMAN_STEERING))
+        if dropped:
+            bag = _without_topics(synth_bag, root / "drive", dropped)
+        out = root / "replay"
+        args: list[object] = [bag, "--model", model or default_model_path(), "--out", out]
+        args += ["--no-progress", "--mcap-saliency-hz", "0"]
+        if noise:
+            args += ["--noise-std", *noise]
+        _run(replay_tool, args)
+        if bag_json:
+            takeovers = _run(bag_tool, ["takeovers", bag, "--json", "--no-progress"])
+            (out / "takeovers.json").write_text(takeovers)
+            if gps:
+                plot = out / "discomfort.png"
+                discomfort = _run(
+                    bag_tool, ["discomfort", bag, "--json", "--no-progress", "--plot", plot]
+                )
+                (out / "discomfort.json").write_text(discomfort)
+        made[name] = out
+        return out
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def real_replay(replay_factory: ReplayFactory) -> Path:
+    """The full replay: GPS, the human's steering, one noise level, the bag tools' JSON."""
+    return replay_factory("full")
+
+
+@pytest.fixture(scope="session")
+def bare_replay(replay_factory: ReplayFactory) -> Path:
+    """A replay of the drive without GPS and without the human's steering, no bag-tool JSON."""
+    return replay_factory("bare", gps=False, steering=False, noise=(), bag_json=False)
