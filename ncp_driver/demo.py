@@ -26,7 +26,13 @@ from ncp_driver.errors import NcpDriverError
 from ncp_driver.replay.layout import DISCOMFORT_FILE, TAKEOVERS_FILE
 from ncp_driver.synth.cli import parse_size
 
-__all__ = ["main", "run_demo"]
+__all__ = ["DESCRIPTION", "main", "run_demo"]
+
+DESCRIPTION = (
+    "The whole stack on a built-in default, with no car, no ROS and no private data: a "
+    "synthetic drive (ROS 2 bag), its replay through the on-car pipeline with the default model "
+    "(and input noise), takeovers and lateral discomfort from the bag tools, and one HTML report."
+)
 
 
 def _step(text: str) -> float:
@@ -78,7 +84,9 @@ def run_demo(
     force: bool = False,
 ) -> Path:
     """Run the demo into ``out``; returns the report's path."""
+    from ncp_driver.audit.saliency import saliency_overlay
     from ncp_driver.models import default_model_path
+    from ncp_driver.replay.noise import PAPER_NOISE_LEVELS
     from ncp_driver.replay import ReplaySettings, replay, write_replay
     from ncp_driver.report.audit import write_audit_report
     from ncp_driver.synth import DriveConfig, simulate_drive, write_ros2_bag
@@ -86,7 +94,10 @@ def run_demo(
     model = model or default_model_path()
     out = Path(out)
     if out.exists() and not force and any(out.iterdir()):
-        raise NcpDriverError(f"{out} exists and is not empty: choose another --out or pass --force")
+        raise NcpDriverError(
+            f"{out} holds an earlier run: pass --force to replace it (bash scripts/demo.sh "
+            "--force), or --out OTHER_FOLDER to keep it"
+        )
     out.mkdir(parents=True, exist_ok=True)
     bag, replay_dir, report = out / "drive", out / "replay", out / "report.html"
 
@@ -104,9 +115,12 @@ def run_demo(
         f"{', '.join(f'{t:.2f} s' for t in times)} ({time.perf_counter() - start:.1f} s)"
     )
 
-    start = _step(f"replaying it through the on-car pipeline with {model}")
-    result = replay([bag], ReplaySettings(model=model))
-    write_replay(result, replay_dir, mcap=True, force=force)
+    levels = ", ".join(f"{v:g}" for v in PAPER_NOISE_LEVELS)
+    start = _step(f"replaying it through the on-car pipeline with {model} (and noise {levels})")
+    result = replay([bag], ReplaySettings(model=model, noise_levels=PAPER_NOISE_LEVELS))
+    write_replay(
+        result, replay_dir, mcap=True, saliency=saliency_overlay(model), saliency_hz=2.0, force=force
+    )
     metrics = result.metrics()
     fps = result.frames / result.seconds
     print(
@@ -132,13 +146,24 @@ def run_demo(
         title="ncp_driver demo: a synthetic drive",
     )
     print(f"       ({time.perf_counter() - start:.1f} s)")
+    sizes = {path: _size_mb(path) for path in (bag, replay_dir / "replay.mcap", replay_dir)}
+    print(
+        f"[demo] wrote {_size_mb(out):.0f} MB into {out}: the drive bag {bag.name}/ "
+        f"{sizes[bag]:.0f} MB, the replay {sizes[replay_dir]:.0f} MB (of which replay.mcap, "
+        f"the bag's topics with the predictions and saliency for Foxglove, "
+        f"{sizes[replay_dir / 'replay.mcap']:.0f} MB)"
+    )
     return report
 
 
+def _size_mb(path: Path) -> float:
+    if path.is_file():
+        return path.stat().st_size / 1e6
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="ncp-demo", description=__doc__.splitlines()[0] if __doc__ else None
-    )
+    parser = argparse.ArgumentParser(prog="ncp-demo", description=DESCRIPTION)
     parser.add_argument(
         "--out", type=Path, default=Path("demo_output"), help="output folder (default demo_output)"
     )
@@ -158,7 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--model", type=Path, help="exported .onnx model (default: the one in models/)"
     )
     parser.add_argument(
-        "--force", action="store_true", help="replace the outputs of an earlier run"
+        "--force", action="store_true", help="replace the outputs of an earlier run in --out"
     )
     args = parser.parse_args(argv)
     began = time.perf_counter()
@@ -176,6 +201,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     print(
         f"[demo] done in {time.perf_counter() - began:.0f} s. Open the report: {report.resolve()}"
+    )
+    out = args.out
+    print(
+        "[demo] next, with the environment active: ncp-bag info "
+        f"{out / 'drive'}   ncp-replay {out / 'drive'} --out my_replay --noise-std 0.1 0.2   "
+        f"python analysis/report.py {out / 'replay'} --out my_report.html"
     )
     return 0
 

@@ -17,3 +17,17 @@ if [ ! -f "$stamp" ] || [ "$root/pyproject.toml" -nt "$stamp" ]; then
 fi
 export PATH="$venv/bin:$PATH"
 cd "$root"
+
+# How to reach the commands afterwards: both set-up scripts end with this.
+venv_hint() {
+  local rel="${venv#"$root"/}"
+  echo
+  echo "[next] every command (ncp-bag, ncp-replay, ncp-synth, ncp-demo, python analysis/*.py) is in"
+  echo "       $rel: run   source $rel/bin/activate   in this folder, then e.g.   ncp-bag --help"
+  if "$venv/bin/python" -c "import torch" >/dev/null 2>&1; then
+    echo "       ncp-train and ncp-export are ready (PyTorch is installed)."
+  else
+    echo "       ncp-train and ncp-export need PyTorch: add it once with   $rel/bin/pip install -e '.[train]'"
+  fi
+  echo "       README.md, 'After the demo', walks through every tool on the demo's drive."
+}

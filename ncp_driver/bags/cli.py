@@ -103,7 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
         "comfort. Every command takes one or more bags (ROS 1 .bag, ROS 2 folders, .db3, .mcap; "
         "several are read as one recording in time order), finds its topics by message type "
         "unless given, reads only the topics it needs, and prints a table (or JSON with --json).",
-        epilog="See docs/bags.md for examples.",
+        epilog="Each command's options: ncp-bag COMMAND --help. Examples, the discomfort formula and "
+        "the bad-input behaviour: docs/bags.md in the ncp_driver source repository (not installed "
+        "with the package).",
     )
     sub = parser.add_subparsers(dest="command", required=True)
 

@@ -71,6 +71,7 @@ def info_document(
 def info_table(doc: dict[str, Any]) -> str:
     """The human-readable form of :func:`info_document`."""
     topics = doc["topics"]
+    exact = any("first" in t for t in topics)
     width = max([len(t["name"]) for t in topics] + [5])
     twidth = max([len(str(t["type"])) for t in topics] + [4])
     lines = [
@@ -81,9 +82,13 @@ def info_table(doc: dict[str, Any]) -> str:
         f"duration:  {doc['duration_s']:.3f} s",
         f"messages:  {doc['messages']}",
         "",
-        f"{'topic':<{width}}  {'type':<{twidth}}  {'count':>8}  {'rate (Hz)':>9}",
+        f"{'topic':<{width}}  {'type':<{twidth}}  {'count':>8}  {'rate (Hz)':>9}"
+        + ("  first record time       last record time" if exact else ""),
     ]
     for t in topics:
         rate = "-" if t["rate_hz"] is None else f"{t['rate_hz']:.2f}"
-        lines.append(f"{t['name']:<{width}}  {t['type']!s:<{twidth}}  {t['count']:>8}  {rate:>9}")
+        line = f"{t['name']:<{width}}  {t['type']!s:<{twidth}}  {t['count']:>8}  {rate:>9}"
+        if exact:
+            line += f"  {t.get('first', '-'):<23}  {t.get('last', '-')}"
+        lines.append(line)
     return "\n".join(lines)

@@ -106,8 +106,43 @@ def bag_inputs(path: Path) -> tuple[str, list[Path]]:
     )
 
 
+_MAGIC = {
+    ROS1_SUFFIX: (b"#ROSBAG V2.0", "a ROS 1 bag starts with '#ROSBAG V2.0'"),
+    ".mcap": (b"\x89MCAP", "an MCAP file starts with the MCAP magic"),
+    ".db3": (b"SQLite format 3\x00", "a ROS 2 .db3 bag is an SQLite database"),
+}
+
+
+def _not_a_bag(path: Path) -> str | None:
+    """Why ``path`` is not a bag of its suffix at all (its first bytes), or None if it may be."""
+    expected = _MAGIC.get(path.suffix)
+    if expected is None or not path.is_file():
+        return None
+    try:
+        with path.open("rb") as stream:
+            head = stream.read(64)
+    except OSError:
+        return None
+    magic, rule = expected
+    if head.startswith(magic):
+        return None
+    if not head:
+        kind = "an empty file"
+    elif all(32 <= b < 127 or b in (9, 10, 13) for b in head):
+        kind = f"a text file (it starts {head[:24].decode('ascii', 'replace')!r})"
+    else:
+        kind = "a file of another format"
+    return (
+        f"this is not a bag but {kind}, and {rule}: check the file name, or whether a download "
+        "or copy replaced the bag"
+    )
+
+
 def _repair_hint(path: Path, problem: str) -> str:
-    """What to do about a file rosbags refused, from rosbags' message."""
+    """What to do about a file rosbags refused, from rosbags' message and the file itself."""
+    other = _not_a_bag(path)
+    if other is not None:
+        return other
     text = problem.lower()
     if path.suffix == ROS1_SUFFIX:
         if "not indexed" in text:
@@ -157,6 +192,7 @@ def _format_of(reader: Reader1 | Reader2) -> str:
         by_function = {id(func): name for name, func in ros1_decompressors.items()}
         chunks = getattr(reader, "chunks", None) or {}
         names = {by_function.get(id(c.decompressor), "?") for c in chunks.values()}
+        names = {"uncompressed" if n == "none" else n for n in names}
         return "rosbag1" + (f" ({'+'.join(sorted(names))} chunks)" if names else "")
     storages = getattr(reader.storage, "storages", None) or [reader.storage]
     kinds = sorted({type(s).__name__.replace("Reader", "").lower() for s in storages})

@@ -145,9 +145,17 @@ def find_topic_optional(
                 f"{source} has no topic {given!r} ({role.flag}); its topics: {_listing(topics)}"
             )
         if field is None and info.msgtype not in role.msgtypes:
+            fitting = [t.name for t in topics.values() if role.fits(t)]
+            hint = (
+                f"; its topics of that kind: {', '.join(fitting)}"
+                if fitting
+                else "; it has no topic of that kind"
+            )
+            escape = " (or give TOPIC:FIELD)" if role_name in FIELD_ROLES else ""
             raise TopicError(
                 f"{source}: {role.flag} {given} is {info.msgtype}, but {role.description} must be "
-                f"one of {', '.join(role.msgtypes)} (or give TOPIC:FIELD); its topics: {_listing(topics)}"
+                f"one of {', '.join(role.msgtypes)}{escape}{hint}; all its topics: "
+                f"{_listing(topics)}"
             )
         return given
     candidates = [t for t in topics.values() if role.fits(t)]

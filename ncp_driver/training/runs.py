@@ -129,6 +129,34 @@ def save_checkpoint(run: Path, epoch: int, payload: dict[str, Any]) -> Path:
     return path
 
 
+_ZIP_MAGIC = b"PK\x03\x04"  # torch.save writes a zip archive
+_KNOWN_MAGIC = {
+    b"\x89HDF\r\n\x1a\n": "an HDF5 file (a drive or training set, not a checkpoint)",
+    b"\x08": "possibly an ONNX model (ncp-export's output, not its input)",
+    b"#ROSBAG": "a ROS 1 bag",
+    b"\x89MCAP": "an MCAP bag",
+    b"SQLite format 3": "an SQLite file (a ROS 2 bag?)",
+}
+
+
+def _check_checkpoint_file(path: Path) -> None:
+    """Refuse, by name, a file that cannot be a checkpoint (before torch reads it)."""
+    try:
+        with path.open("rb") as stream:
+            head = stream.read(16)
+    except OSError as exc:
+        raise CheckpointError(f"cannot read {path}: {exc}") from exc
+    if head.startswith(_ZIP_MAGIC):
+        return
+    what = next((text for magic, text in _KNOWN_MAGIC.items() if head.startswith(magic)), None)
+    if path.suffix == ".onnx":
+        what = "an ONNX model (ncp-export's output, not its input)"
+    raise CheckpointError(
+        f"{path} is not an ncp-train checkpoint" + (f": it is {what}" if what else "")
+        + f". Give a run directory written by ncp-train (runs/NAME) or its {CHECKPOINTS}/{LAST}"
+    )
+
+
 def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a checkpoint file, or a run directory's ``last.pt``."""
     path = Path(path)
@@ -139,10 +167,15 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
             f"{path} does not exist: give a checkpoint file or a run directory with "
             f"{CHECKPOINTS}/{LAST}"
         )
+    _check_checkpoint_file(path)
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise CheckpointError(f"{path} cannot be read as a checkpoint ({exc})") from exc
+    except Exception as exc:  # torch's own text suggests weights_only=False: never do that here
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(
+            f"{path} cannot be read as an ncp-train checkpoint ({first}); give a run directory "
+            f"(runs/NAME) or its {CHECKPOINTS}/{LAST}"
+        ) from exc
     if not isinstance(data, dict) or data.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{path} is not an ncp_driver checkpoint (written by ncp-train)")
     if data.get("version") != CHECKPOINT_VERSION:

@@ -218,7 +218,25 @@ def _device(name: str, distributed_local_rank: int | None) -> torch.device:
     return torch.device(name)
 
 
+def _check_drives_given(config: TrainConfig) -> None:
+    """Each protocol's drive options, named in the error when one is missing."""
+    if config.protocol == "active":
+        if not config.train:
+            raise TrainingConfigError(
+                "the active protocol (the default) needs training drives: --train DIR_OR_FILES"
+            )
+        if not config.val:
+            raise TrainingConfigError(
+                "the active protocol (the default) needs validation drives as well: add --val "
+                "DIR_OR_FILES (held-out drives), or use --protocol passive --data DRIVES for "
+                "the paper's 10-fold cross-testing"
+            )
+    elif not config.data:
+        raise TrainingConfigError("the passive protocol needs its drives: --data DIR_OR_FILES")
+
+
 def _split(config: TrainConfig, drives: dict[Path, DriveInfo]) -> Split:
+    _check_drives_given(config)
     if config.protocol == "active":
         return active_split(find_drive_files(config.train), find_drive_files(config.val))
     files = find_drive_files(config.data)

@@ -81,6 +81,22 @@ def test_not_a_checkpoint(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     bogus = tmp_path / "bogus.pt"
     bogus.write_bytes(b"\x00not a checkpoint")
     assert cli.main([str(bogus)]) == cli.EXIT_ERROR
-    assert "bogus.pt cannot be read as a checkpoint" in capsys.readouterr().err
+    assert "bogus.pt is not an ncp-train checkpoint" in capsys.readouterr().err
+    # A drive file given by mistake: named as such, and none of torch's unpickling advice.
+    drive = tmp_path / "a.h5"
+    drive.write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(64))
+    assert cli.main([str(drive)]) == cli.EXIT_ERROR
+    err = capsys.readouterr().err
+    assert "a.h5 is not an ncp-train checkpoint: it is an HDF5 file" in err
+    assert "weights_only" not in err and "runs/NAME" in err
+    # A zip that is not a torch checkpoint: one line of torch's complaint, no advice to unpickle.
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "z.pt", "w") as archive:
+        archive.writestr("hello.txt", "hi")
+    assert cli.main([str(tmp_path / "z.pt")]) == cli.EXIT_ERROR
+    err = capsys.readouterr().err
+    assert "z.pt cannot be read as an ncp-train checkpoint" in err
+    assert "weights_only=False" not in err and len(err.strip().splitlines()) == 1
     assert cli.main([str(tmp_path)]) == cli.EXIT_ERROR
     assert "does not exist" in capsys.readouterr().err

@@ -175,6 +175,12 @@ def test_cli_trains_and_reports_bad_input(
     code = cli.main(["--train", str(empty), "--val", str(drives["val"]), "--out", str(out)])
     assert code == cli.EXIT_ERROR
     assert f"{empty}: no drive files" in capsys.readouterr().err
+    # --train without --val: the message names --val, not "no drive files were given".
+    code = cli.main(["--train", str(drives["train"]), "--out", str(out)])
+    assert code == cli.EXIT_ERROR
+    err = capsys.readouterr().err
+    assert "needs validation drives as well: add --val" in err and "--protocol passive" in err
+    assert "no drive files or directories were given" not in err
 
 
 def test_bad_drive_in_the_training_set_names_the_file(
