@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import io
 import json
 import sys
@@ -86,8 +87,8 @@ def run_demo(
     """Run the demo into ``out``; returns the report's path."""
     from ncp_driver.audit.saliency import saliency_overlay
     from ncp_driver.models import default_model_path
-    from ncp_driver.replay.noise import PAPER_NOISE_LEVELS
     from ncp_driver.replay import ReplaySettings, replay, write_replay
+    from ncp_driver.replay.noise import PAPER_NOISE_LEVELS
     from ncp_driver.report.audit import write_audit_report
     from ncp_driver.synth import DriveConfig, simulate_drive, write_ros2_bag
 
@@ -104,8 +105,9 @@ def run_demo(
     start = _step(
         f"generating a {duration_s:.0f} s synthetic drive ({size[0]}x{size[1]} frames, seed {seed}) -> {bag}"
     )
+    config = DriveConfig(seed=seed, duration_s=duration_s, height=size[0], width=size[1])
     drive = simulate_drive(
-        DriveConfig(seed=seed, duration_s=duration_s, height=size[0], width=size[1])
+        dataclasses.replace(config, takeover_count=config.fitting_takeover_count())
     )
     write_ros2_bag(drive, bag, storage="sqlite3", compressed=True, force=force)
     times = drive.summary()["takeover_times_s"]
@@ -119,7 +121,12 @@ def run_demo(
     start = _step(f"replaying it through the on-car pipeline with {model} (and noise {levels})")
     result = replay([bag], ReplaySettings(model=model, noise_levels=PAPER_NOISE_LEVELS))
     write_replay(
-        result, replay_dir, mcap=True, saliency=saliency_overlay(model), saliency_hz=2.0, force=force
+        result,
+        replay_dir,
+        mcap=True,
+        saliency=saliency_overlay(model),
+        saliency_hz=2.0,
+        force=force,
     )
     metrics = result.metrics()
     fps = result.frames / result.seconds

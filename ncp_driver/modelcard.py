@@ -21,7 +21,7 @@ import json
 import math
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -135,16 +135,33 @@ def _replay_metrics(
     return {mode: m.to_dict() for mode, m in result.metrics().items()}
 
 
-def evaluate(card_doc: dict[str, Any], model: Path, work: Path) -> CardFigures:
-    """Recompute the card's figures for ``model`` from the seeds in ``card_doc``."""
+def _quiet(text: str) -> None:
+    pass
+
+
+def evaluate(
+    card_doc: dict[str, Any], model: Path, work: Path, log: Callable[[str], None] = _quiet
+) -> CardFigures:
+    """Recompute the card's figures for ``model`` from the seeds in ``card_doc``; ``log``
+    hears each step as it starts."""
     data = card_doc["training"]["data"]
+    log(
+        f"[1/3] generating the {len(data['val_seeds'])} validation drives from their seeds "
+        f"({float(data['duration_s']):g} s each)"
+    )
     val = [
         _synth_h5(seed, float(data["duration_s"]), work / f"val-{seed}.h5")
         for seed in data["val_seeds"]
     ]
     training = card_doc["training"]
+    log("[2/3] validation error with onnxruntime (the training protocol's windows)")
     validation = validation_error(model, val, int(training["seq_len"]), int(training["stride"]))
-    replayed = _replay_metrics(model, card_doc["replay"]["drive"], work)
+    drive = card_doc["replay"]["drive"]
+    log(
+        f"[3/3] replaying the {float(drive['duration_s']):g} s evaluation drive (seed "
+        f"{drive['seed']}) through the on-car pipeline"
+    )
+    replayed = _replay_metrics(model, drive, work)
     return CardFigures(validation=validation, replay=replayed)
 
 
@@ -154,8 +171,21 @@ def _close(a: float | None, b: float | None) -> bool:
     return math.isclose(a, b, rel_tol=RTOL, abs_tol=ATOL)
 
 
-def verify(card_path: Path, work: Path | None = None) -> list[str]:
-    """Recompute the card's figures; returns the disagreements (empty when it reproduces)."""
+def _row(name: str, got: float | None, stated: float | None) -> str:
+    def num(value: float | None) -> str:
+        return "-" if value is None else f"{value:.6g}"
+
+    verdict = "ok" if _close(got, stated) else "DIFFERS"
+    return f"  {name:<28} {num(got):>12}  card {num(stated):>12}  {verdict}"
+
+
+def verify(
+    card_path: Path, work: Path | None = None, log: Callable[[str], None] = _quiet
+) -> list[str]:
+    """Recompute the card's figures; returns the disagreements (empty when it reproduces).
+
+    ``log`` hears the steps and then one line per figure: recomputed, the card's, ok or not
+    (within ``RTOL`` relative or ``ATOL`` absolute)."""
     card_path = Path(card_path)
     doc = json.loads(card_path.read_text())
     model = card_path.parent / doc["model"]
@@ -164,8 +194,13 @@ def verify(card_path: Path, work: Path | None = None) -> list[str]:
     if digest != doc["sha256"]:
         problems.append(f"{model} has sha256 {digest[:12]}, the card says {doc['sha256'][:12]}")
     with tempfile.TemporaryDirectory(dir=work) as tmp:
-        figures = evaluate(doc, model, Path(tmp))
+        figures = evaluate(doc, model, Path(tmp), log)
     stated = doc["validation"]["mae_inverse_r"]
+    log(f"figures (tolerance {RTOL:.0%} relative or {ATOL:g} absolute):")
+    log(_row("validation MAE (1/m)", figures.validation["mae_inverse_r"], stated))
+    for mode, metrics in doc["replay"]["metrics"].items():
+        for name, value in metrics.items():
+            log(_row(f"replay {mode} {name}", figures.replay[mode][name], value))
     if not _close(figures.validation["mae_inverse_r"], stated):
         problems.append(
             f"validation MAE {figures.validation['mae_inverse_r']:.6g} 1/m, the card says {stated:.6g}"
@@ -298,7 +333,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "verify":
-            problems = verify(args.card)
+            problems = verify(args.card, log=lambda text: print(text, flush=True))
             if problems:
                 print("the card does NOT reproduce:\n  " + "\n  ".join(problems))
                 return 1

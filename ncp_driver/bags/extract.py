@@ -28,7 +28,15 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ncp_driver.bags.errors import BagError, TopicError
-from ncp_driver.bags.frames import FRAME_FORMATS, FrameSink, decode_frame, frame_sink, header_stamp
+from ncp_driver.bags.frames import (
+    DEPTH_ENCODINGS,
+    FRAME_FORMATS,
+    FrameSink,
+    decode_frame,
+    depth16,
+    frame_sink,
+    header_stamp,
+)
 from ncp_driver.bags.output import atomic_dir
 from ncp_driver.bags.reader import Recording
 from ncp_driver.bags.series import SeriesKind, kind_for, message_row, resolve_kind, stamp_text
@@ -216,6 +224,8 @@ def extract(
         raise BagError(f"frame format {frames_format!r} is not one of {', '.join(FRAME_FORMATS)}")
     summary = ExtractSummary(output=out_dir, notes=list(plan.notes))
     undecodable: Counter[str] = Counter()
+    keep_depth = frames_format == "png" and preprocessing is None and reduce == 1
+    depth_topics: set[str] = set()
     with atomic_dir(out_dir, force) as tmp:
         sinks: dict[str, FrameSink] = {}
         csvs: dict[str, _CsvSink] = {}
@@ -233,7 +243,26 @@ def extract(
                 sink = sinks.get(msg.topic)
                 if sink is not None:
                     try:
-                        frame = decode_frame(msg.message, preprocessing, reduce)
+                        frame = None
+                        if keep_depth:
+                            frame = depth16(msg.message)
+                            if frame is not None and msg.topic not in depth_topics:
+                                depth_topics.add(msg.topic)
+                                summary.notes.append(
+                                    f"{msg.topic}: {msg.message.encoding} frames written as "
+                                    "16-bit single-channel PNGs with their values unchanged "
+                                    "(viewers show them dark; read them with "
+                                    "cv2.imread(path, cv2.IMREAD_UNCHANGED))"
+                                )
+                        elif msg.topic not in depth_topics and _is_depth(msg.message):
+                            depth_topics.add(msg.topic)
+                            summary.notes.append(
+                                f"{msg.topic}: {msg.message.encoding} frames reduced to 8 bits "
+                                "(their high byte): extract with --format png and no --crop/"
+                                "--model/--reduce to keep all 16 bits"
+                            )
+                        if frame is None:
+                            frame = decode_frame(msg.message, preprocessing, reduce)
                     except ImageDecodeError as exc:
                         undecodable[msg.topic] += 1
                         summary.first_errors.setdefault(msg.topic, str(exc))
@@ -273,3 +302,7 @@ def extract(
     )
     summary.undecodable_frames = dict(undecodable)
     return summary
+
+
+def _is_depth(message: Any) -> bool:
+    return getattr(message, "encoding", None) in DEPTH_ENCODINGS

@@ -19,6 +19,7 @@ import numpy as np
 from ncp_driver.bags.errors import BagError
 from ncp_driver.bags.series import stamp_text
 from ncp_driver.images import ImageDecodeError, decode_cropped, decode_image, image_stamp
+from ncp_driver.images.raw import message_bytes, raw_pixels
 from ncp_driver.preprocessing import Preprocessing
 
 __all__ = [
@@ -39,6 +40,24 @@ def decode_frame(message: Any, preprocessing: Preprocessing | None, reduce: int 
     if preprocessing is not None:
         return decode_cropped(message, preprocessing)
     return decode_image(message, reduce)
+
+
+DEPTH_ENCODINGS = ("16UC1", "mono16")
+
+
+def depth16(message: Any) -> np.ndarray | None:
+    """A 16-bit single-channel Image (16UC1 depth, mono16) as H x W uint16 values, else None.
+
+    The values are kept as they are (depth in mm for 16UC1), not reduced to 8 bits.
+    """
+    encoding = getattr(message, "encoding", None)
+    if not isinstance(encoding, str) or encoding not in DEPTH_ENCODINGS:
+        return None
+    raw_pixels(message)  # validates size, step and data length (ImageDecodeError)
+    height, width, step = int(message.height), int(message.width), int(message.step)
+    plane = message_bytes(message.data).reshape(height, step)[:, : width * 2]
+    order = ">u2" if bool(message.is_bigendian) else "<u2"
+    return np.ascontiguousarray(plane).view(order).reshape(height, width).astype(np.uint16)
 
 
 def header_stamp(message: Any) -> float:
@@ -75,9 +94,8 @@ class ImageFilesSink:
 
     def add(self, frame: np.ndarray, stamp_ns: int, header_stamp: float) -> None:
         name = f"frame_{self.count:06d}.{self.ext}"
-        if not cv2.imwrite(
-            str(self.folder / name), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), self.params
-        ):
+        image = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
+        if not cv2.imwrite(str(self.folder / name), image, self.params):
             raise BagError(f"{self.folder / name}: OpenCV could not write the image (disk full?)")
         hs = "" if np.isnan(header_stamp) else repr(header_stamp)
         self._index.write(

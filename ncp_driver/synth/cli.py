@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ncp_driver.errors import NcpDriverError
+from ncp_driver.preprocessing import PAPER_PREPROCESSING
 from ncp_driver.synth.config import DriveConfig
 from ncp_driver.synth.errors import SynthError
 from ncp_driver.synth.messages import ENCODINGS
@@ -80,8 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--takeovers",
         type=int,
-        default=_DEFAULTS.takeover_count,
-        help=f"number of seeded takeovers (default {_DEFAULTS.takeover_count})",
+        default=None,
+        help=f"number of seeded takeovers (default {_DEFAULTS.takeover_count}, fewer on drives "
+        "too short for them: about one per 10 s)",
     )
     parser.add_argument(
         "--takeover-times",
@@ -124,10 +127,12 @@ def generate(args: argparse.Namespace) -> dict[str, Any]:
         height=height,
         width=width,
         camera_hz=args.camera_hz,
-        takeover_count=args.takeovers,
+        takeover_count=args.takeovers if args.takeovers is not None else 0,
         takeover_times_s=args.takeover_times,
         render_scale=args.render_scale,
     )
+    if args.takeovers is None and args.takeover_times is None:
+        config = dataclasses.replace(config, takeover_count=config.fitting_takeover_count())
     if args.format != "h5" and args.preprocessed:
         raise SynthError("--preprocessed applies to --format h5 only")
     if args.format == "h5" and args.compressed:
@@ -152,6 +157,9 @@ def generate(args: argparse.Namespace) -> dict[str, Any]:
         )  # fmt: skip
     elapsed = time.perf_counter() - started
     summary = drive.summary()
+    if args.preprocessed:  # the file holds the model's crops, not the camera's frames
+        summary["frame_size"] = list(PAPER_PREPROCESSING.input_shape[:2])
+        summary["camera_frame_size"] = [height, width]
     summary.update(
         out=str(written.path),
         format=args.format,
@@ -165,7 +173,13 @@ def generate(args: argparse.Namespace) -> dict[str, Any]:
 def _print(summary: dict[str, Any]) -> None:
     print(
         f"wrote {summary['out']} ({summary['format']}): {summary['frames']} frames "
-        f"{summary['frame_size'][0]}x{summary['frame_size'][1]} at {summary['camera_hz']} Hz, "
+        f"{summary['frame_size'][0]}x{summary['frame_size'][1]}"
+        + (
+            " (the model's crops of {}x{} camera frames)".format(*summary["camera_frame_size"])
+            if "camera_frame_size" in summary
+            else ""
+        )
+        + f" at {summary['camera_hz']} Hz, "
         f"{summary['duration_s']} s, {summary['distance_m']} m, seed {summary['seed']}"
     )
     for topic, count in summary["counts"].items():

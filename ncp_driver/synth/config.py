@@ -87,6 +87,17 @@ class DriveConfig:
         """Number of camera frames: stamps k / camera_hz for k < duration * camera_hz."""
         return samples_before(self.duration_s, self.camera_hz)
 
+    def fitting_takeover_count(self, cap: int = 3) -> int:
+        """The most seeded takeovers (up to ``cap``) that surely fit in ``duration_s``.
+
+        Each but the last needs an autonomous stretch (``min_auto_s``) and the longest manual
+        one; the last needs its autonomous stretch and the debounce before the end.
+        """
+        guard = DEFAULT_MIN_DURATION_S + 2.0 / self.mode_hz
+        per = self.min_auto_s + self.manual_s[1]
+        room = self.duration_s - self.first_engage_s - guard - 0.01 + self.manual_s[1]
+        return max(0, min(cap, int(room // per)))
+
     def validate(self) -> None:
         """Raise :class:`SynthError` naming the first bad setting and what it must be."""
         positive = {

@@ -152,7 +152,8 @@ def _check_checkpoint_file(path: Path) -> None:
     if path.suffix == ".onnx":
         what = "an ONNX model (ncp-export's output, not its input)"
     raise CheckpointError(
-        f"{path} is not an ncp-train checkpoint" + (f": it is {what}" if what else "")
+        f"{path} is not an ncp-train checkpoint"
+        + (f": it is {what}" if what else "")
         + f". Give a run directory written by ncp-train (runs/NAME) or its {CHECKPOINTS}/{LAST}"
     )
 

@@ -74,3 +74,36 @@ def test_demo_help_text(capsys: pytest.CaptureFixture[str]) -> None:
     text = capsys.readouterr().out
     text = " ".join(text.split())
     assert "``" not in text and "no car, no ROS and no private data" in text
+
+
+def test_16_bit_depth_frames_are_extracted_as_16_bit_png(
+    tmp_path: Path, run_json: Callable[..., object]
+) -> None:
+    import cv2
+    import numpy as np
+
+    from ncp_driver.bags.writer import BagWriter
+
+    depth = [(np.arange(12 * 16, dtype=np.uint16).reshape(12, 16) * 300 + k) for k in range(3)]
+    bag = tmp_path / "depth.mcap"
+    with BagWriter(bag, "mcap") as w:
+        for k, values in enumerate(depth):
+            msg = w.message(
+                "sensor_msgs/msg/Image",
+                header={"stamp": {"sec": 1_700_000_000 + k}},
+                height=12,
+                width=16,
+                encoding="16UC1",
+                step=32,
+                data=np.frombuffer(values.astype("<u2").tobytes(), np.uint8),
+            )
+            w.write("/depth/image_raw", "sensor_msgs/msg/Image", sc.ns(k), msg)
+    doc = run_json("extract", bag, "-o", tmp_path / "png", "--only", "frames")
+    assert any("16-bit single-channel PNGs with their values unchanged" in n for n in doc["notes"])
+    png = sorted((tmp_path / "png" / "frames").glob("*.png"))
+    assert len(png) == 3
+    for path, values in zip(png, depth, strict=True):
+        read = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        assert read.dtype == np.uint16 and np.array_equal(read, values)
+    doc = run_json("extract", bag, "-o", tmp_path / "jpg", "--only", "frames", "--format", "jpg")
+    assert any("reduced to 8 bits" in n and "--format png" in n for n in doc["notes"])

@@ -52,3 +52,22 @@ def test_errors_are_reported_not_raised(tmp_path: Path, capsys: pytest.CaptureFi
     assert "do not fit" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["--out", str(tmp_path / "y"), "--format", "ros1", "--size", "big"])
+
+
+def test_short_drives_get_as_many_takeovers_as_fit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 12 s drive works without --takeovers 0 (the default scales to the duration)."""
+    out = tmp_path / "short.h5"
+    args = ["--out", str(out), "--format", "h5", "--duration", "12", "--size", "60x96"]
+    assert main([*args, "--json", "--no-progress", "--preprocessed"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["takeovers"] == 1
+    # --preprocessed: the summary gives the size of what the file holds, the crops.
+    assert summary["frame_size"] == [78, 200] and summary["camera_frame_size"] == [60, 96]
+    import h5py
+
+    with h5py.File(out) as f:
+        assert f["camera_front"].shape[1:3] == (78, 200)
+    assert main([*args, "--force", "--no-progress", "--takeovers", "3"]) == 2
+    assert "3 takeovers do not fit in a 12.0 s drive" in capsys.readouterr().err
