@@ -77,7 +77,9 @@ def test_the_runnable_blocks_work_after_the_demo(tmp_path: Path) -> None:
             text=True,
             timeout=600,
         )
-        assert done.returncode == 0, f"{block}\nstdout:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+        assert done.returncode == 0, (
+            f"{block}\nstdout:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+        )
 
     assert asked.read_text().split("\n")[0] == "install -e .[train]"
     for made in (
