@@ -212,8 +212,11 @@ def _summary(doc: dict[str, Any], out: Path) -> str:
     else:
         lines.append("the bag has no human steering: no agreement metrics")
     for level, metrics in doc.get("noise", {}).items():
-        m = metrics["all"]
-        lines.append(f"noise std {level}: MAE {_fmt(m['mae'])} 1/m, corr {_fmt(m['corr'], '.3f')}")
+        parts = [
+            f"{mode} MAE {_fmt(metrics[mode]['mae'])} 1/m, corr {_fmt(metrics[mode]['corr'], '.3f')}"
+            for mode in ("autonomous", "all")
+        ]
+        lines.append(f"noise std {level}: " + "; ".join(parts))
     skipped = sum(doc["skipped_messages"].values())
     if skipped:
         lines.append(

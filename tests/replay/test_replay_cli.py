@@ -99,9 +99,11 @@ def test_cli_summary_without_mcap(
 ) -> None:
     out = tmp_path / "replay"
     args = [str(ros2_bag), "--model", str(replay_model), "--out", str(out), "--no-mcap"]
-    code = cli.main([*args, "--batch-size", "1", "--no-progress"])
+    code = cli.main([*args, "--batch-size", "1", "--no-progress", "--noise-std", "0.1"])
     stdout = capsys.readouterr().out
     assert code == 0
+    # Per noise level, the autonomous figures first, each labelled (not just "all").
+    assert "noise std 0.1: autonomous MAE " in stdout and "; all MAE " in stdout
     assert {p.name for p in out.iterdir()} == REQUIRED - {MCAP_FILE}
     assert "replayed 180 frames" in stdout and "frame by frame" in stdout
     assert "autonomous: MAE" in stdout and f"wrote {out}" in stdout
