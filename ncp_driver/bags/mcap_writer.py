@@ -46,8 +46,8 @@ class McapWriter:
         typestore: Typestore,
         *,
         force: bool = False,
-        compression: str = "zstd",
-        chunk_size: int = 4 << 20,
+        compression: str = "none",
+        chunk_size: int = 1 << 20,
     ) -> None:
         self.path = Path(path)
         if self.path.suffix != MCAP_SUFFIX:
