@@ -25,6 +25,7 @@ import numpy as np
 from ncp_driver.bags.output import write_json
 from ncp_driver.errors import NcpDriverError
 from ncp_driver.replay.layout import DISCOMFORT_FILE, TAKEOVERS_FILE
+from ncp_driver.schemas import Discomfort, Takeovers
 from ncp_driver.synth.cli import parse_size
 
 __all__ = ["DESCRIPTION", "main", "run_demo"]
@@ -139,8 +140,11 @@ def run_demo(
     start = _step("counting takeovers and measuring lateral discomfort (ncp-bag)")
     takeovers = _bag_tool(["takeovers", str(bag), "--map", str(replay_dir / "takeover_map.png")])
     discomfort = _bag_tool(["discomfort", str(bag), "--plot", str(replay_dir / "discomfort.png")])
-    write_json(replay_dir / TAKEOVERS_FILE, takeovers, force=force)
-    write_json(replay_dir / DISCOMFORT_FILE, discomfort, force=force)
+    # Checked against their schemas before the report reads them.
+    write_json(replay_dir / TAKEOVERS_FILE, Takeovers.from_json(takeovers).to_json(), force=force)
+    write_json(
+        replay_dir / DISCOMFORT_FILE, Discomfort.from_json(discomfort).to_json(), force=force
+    )
     print(f"       {takeovers.get('takeovers')} takeovers ({time.perf_counter() - start:.1f} s)")
 
     start = _step("looking inside the network and writing the report")

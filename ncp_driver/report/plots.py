@@ -72,7 +72,7 @@ def plot_track(replay: Replay, takeovers: Sequence[TakeoverEvent]) -> Figure:
     """The GPS track coloured by mode (autonomous green, manual grey), takeovers marked."""
     origin = track_origin(replay.latitude, replay.longitude)
     east, north = local_metres(replay.latitude, replay.longitude, origin)
-    fig = new_figure(6.5, 6.4)
+    fig = new_figure(*_track_size(east, north))
     ax = fig.subplots()
     for mask, colour, label in (
         (~replay.autonomous, MANUAL_COLOUR, "manual"),
@@ -101,6 +101,18 @@ def plot_track(replay: Replay, takeovers: Sequence[TakeoverEvent]) -> Figure:
     ax.set_ylabel("north (m)")
     legend_above(ax, ncols=4)
     return fig
+
+
+def _track_size(east: np.ndarray, north: np.ndarray) -> tuple[float, float]:
+    """Figure inches that fit the track's extent (equal axes) without empty bands."""
+    ok = np.isfinite(east) & np.isfinite(north)
+    if not ok.any():
+        return 6.5, 5.0
+    width = float(np.ptp(east[ok])) or 1.0
+    height = float(np.ptp(north[ok])) or 1.0
+    if height > width:
+        return float(np.clip(6.5 * width / height + 1.2, 4.0, 6.5)), 6.5
+    return 7.5, float(np.clip(7.5 * height / width + 1.4, 3.2, 7.5))
 
 
 def plot_noise_metrics(rows: Sequence[tuple[str, Agreement, Agreement]]) -> Figure:
