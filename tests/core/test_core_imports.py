@@ -11,6 +11,7 @@ CORE_MODULES = [
     "ncp_driver.contract",
     "ncp_driver.topics",
     "ncp_driver.takeover",
+    "ncp_driver.schemas",
     "ncp_driver.runtime",
 ]
 
