@@ -173,3 +173,20 @@ def test_bad_inputs(real_replay: Path, tmp_path: Path) -> None:
     with pytest.raises(ReportError, match="is a directory"):
         write_report(real_replay, tmp_path)
     assert not (tmp_path / "r.html").exists()
+
+
+def test_the_closed_loop_section_takes_the_simulators_results(
+    real_replay: Path, tmp_path: Path
+) -> None:
+    fig = new_figure(4, 3)
+    fig.subplots().plot([0, 1], [0, 1])
+    section = ReportSection(
+        "Closed loop (simulator)",
+        ["The model drove a simulated car for 60 s."],
+        {"takeovers": "1"},
+        [ReportFigure("Simulated track", fig, "where the model's own commands took the car")],
+    )
+    page = write_report(real_replay, tmp_path / "r.html", closed_loop=section).read_text()
+    closed = _sections(page)["closed-loop"]
+    assert "drove a simulated car" in closed and "<b>Simulated track.</b>" in closed
+    assert "Not run" not in closed
