@@ -446,9 +446,9 @@ def write_report(
     wiring, wiring_note, kind = _layout_wiring(replay)
     events = takeover_events(replay)
     body = [
-        _part("What happened", "the recorded drive"),
+        _part("What happened", "measured on the recording itself"),
         _recorded_part(replay, events),
-        _part("What the model would have done", "replay of the recorded frames, open loop"),
+        _part("What the model would have done", "the recorded frames through the car's pipeline"),
         _model_part(replay, kind, events),
         _robustness_part(replay, noise_figures, robustness_table or {}),
         _closed_loop_part(closed_loop),
