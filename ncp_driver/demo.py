@@ -11,9 +11,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
-import json
 import sys
 import time
 from collections.abc import Sequence
@@ -32,20 +29,6 @@ __all__ = ["main", "run_demo"]
 def _step(text: str) -> float:
     print(f"[demo] {text}", flush=True)
     return time.perf_counter()
-
-
-def _bag_tool(args: list[str]) -> dict[str, object]:
-    """Run an ``ncp-bag`` command with ``--json`` and return its document."""
-    from ncp_driver.bags.cli import main as bag_main
-
-    buffer = io.StringIO()
-    with contextlib.redirect_stdout(buffer):
-        code = bag_main([*args, "--json", "--no-progress"])
-    if code != 0:
-        raise NcpDriverError(f"ncp-bag {' '.join(args)} failed with exit code {code}")
-    doc = json.loads(buffer.getvalue())
-    assert isinstance(doc, dict)
-    return doc
 
 
 def _saliency_frames(bag: Path, model: Path, count: int) -> tuple[np.ndarray, np.ndarray]:
@@ -78,6 +61,10 @@ def run_demo(
     force: bool = False,
 ) -> Path:
     """Run the demo into ``out``; returns the report's path."""
+    from ncp_driver.bags import Recording
+    from ncp_driver.bags.discomfort import recording_discomfort
+    from ncp_driver.bags.motion import MotionSettings
+    from ncp_driver.bags.takeovers import recording_takeovers
     from ncp_driver.models import default_model_path
     from ncp_driver.replay import ReplaySettings, replay, write_replay
     from ncp_driver.report.audit import write_audit_report
@@ -116,11 +103,16 @@ def run_demo(
     )
 
     start = _step("counting takeovers and measuring lateral discomfort (ncp-bag)")
-    takeovers = _bag_tool(["takeovers", str(bag), "--map", str(replay_dir / "takeover_map.png")])
-    discomfort = _bag_tool(["discomfort", str(bag), "--plot", str(replay_dir / "discomfort.png")])
-    write_json(replay_dir / TAKEOVERS_FILE, takeovers, force=force)
-    write_json(replay_dir / DISCOMFORT_FILE, discomfort, force=force)
-    print(f"       {takeovers.get('takeovers')} takeovers ({time.perf_counter() - start:.1f} s)")
+    with Recording([bag]) as recording:
+        takeovers = recording_takeovers(
+            recording, map_path=replay_dir / "takeover_map.png", force=force
+        )
+        discomfort = recording_discomfort(
+            recording, MotionSettings(), plot_path=replay_dir / "discomfort.png", force=force
+        )
+    write_json(replay_dir / TAKEOVERS_FILE, takeovers.to_json(), force=force)
+    write_json(replay_dir / DISCOMFORT_FILE, discomfort.to_json(), force=force)
+    print(f"       {takeovers.count} takeovers ({time.perf_counter() - start:.1f} s)")
 
     start = _step("looking inside the network and writing the report")
     frames = _saliency_frames(bag, model, 8)

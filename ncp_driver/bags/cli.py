@@ -13,12 +13,9 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ncp_driver.bags.errors import BagError
 from ncp_driver.bags.output import check_new, dump_json
 from ncp_driver.bags.reader import Recording
-from ncp_driver.bags.series import Series, require_messages
 from ncp_driver.errors import NcpDriverError
 from ncp_driver.preprocessing import PAPER_PREPROCESSING, Preprocessing
 from ncp_driver.takeover import DEFAULT_MIN_DURATION_S
@@ -312,107 +309,40 @@ def _trainset(args: argparse.Namespace) -> None:
     _emit(args, summary.to_json(), summary.table())
 
 
-def _small_topics(
-    rec: Recording, args: argparse.Namespace, required: Sequence[str], optional: Sequence[str]
-) -> dict[str, Series]:
-    """Load the series of the roles asked for, by role name; required ones must have messages."""
-    from ncp_driver.bags.series import kind_for, load_series
-    from ncp_driver.bags.topics import find_topic, find_topic_optional
-
-    topics = rec.topics
-    source = rec.describe()
-    given = _given(args)
-    roles: dict[str, str] = {}
-    for role in required:
-        roles[find_topic(topics, role, given.get(role), source)] = role
-    for role in optional:
-        found = find_topic_optional(topics, role, given.get(role), source)
-        if found is not None and found not in roles and topics[found].msgcount:
-            roles[found] = role
-    kinds = {topic: kind_for(role, given.get(role)) for topic, role in roles.items()}
-    progress = _progress_factory(not args.no_progress)
-    series = load_series(rec, kinds, lambda it, n: progress(it, n, "reading"))
-    by_role = {role: series[topic] for topic, role in roles.items()}
-    for role in required:
-        require_messages(by_role[role], source)
-    return by_role
-
-
 def _takeovers(args: argparse.Namespace) -> None:
-    from ncp_driver.bags.takeovers import takeover_report
+    from ncp_driver.bags.takeovers import recording_takeovers
 
-    if args.map:
-        check_new([args.map], args.force)
+    progress = _progress_factory(not args.no_progress)
     with Recording(args.bags, args.msg_dir) as rec:
-        series = _small_topics(rec, args, ["auto"], ["gps", "odometry"])
-        start, end = rec.start_ns * 1e-9, rec.end_ns * 1e-9
-        skipped = dict(rec.skipped)
-        bags = [str(p) for p in rec.paths]
-    gps = series.get("gps")
-    report = takeover_report(
-        series["auto"],
-        gps,
-        series.get("odometry"),
-        start,
-        end,
-        args.min_duration,
-        bags,
-        skipped=skipped,
-    )
-    doc = report.to_json()
-    if args.map:
-        from ncp_driver.bags.modes import ModeTimeline
-        from ncp_driver.bags.plots import plot_takeover_map
-        from ncp_driver.bags.takeovers import gps_valid
-
-        timeline = ModeTimeline.from_flag(
-            series["auto"].stamp, series["auto"]["autonomous"], end, args.min_duration
+        report = recording_takeovers(
+            rec,
+            _given(args),
+            args.min_duration,
+            map_path=args.map,
+            force=args.force,
+            progress=lambda it, n: progress(it, n, "reading"),
         )
-        if gps is not None:
-            ok = gps_valid(gps)
-            gt, lat, lon = gps.stamp[ok], gps["latitude"][ok], gps["longitude"][ok]
-        else:
-            gt = lat = lon = np.empty(0)
-        plot_takeover_map(args.map, report, gt, lat, lon, timeline, force=args.force)
-        doc["map"] = str(args.map)
-    _emit(args, doc, report.table() + (f"\nmap: {args.map}" if args.map else ""))
+    _emit(args, report.to_json(), report.table())
 
 
 def _discomfort(args: argparse.Namespace) -> None:
-    from ncp_driver.bags.discomfort import discomfort_report, motions
-    from ncp_driver.bags.modes import ModeTimeline
+    from ncp_driver.bags.discomfort import recording_discomfort
     from ncp_driver.bags.motion import MotionSettings
-    from ncp_driver.bags.plots import plot_discomfort
 
-    if args.plot:
-        check_new([args.plot], args.force)
     settings = MotionSettings(rate_hz=args.rate, window_s=args.window, min_speed=args.min_speed)
-    optional = ["gps", "odometry", "imu"] + ([] if args.all_driving else ["auto"])
+    progress = _progress_factory(not args.no_progress)
     with Recording(args.bags, args.msg_dir) as rec:
-        series = _small_topics(rec, args, [], optional)
-        start, end = rec.start_ns * 1e-9, rec.end_ns * 1e-9
-        skipped = dict(rec.skipped)
-        bags = [str(p) for p in rec.paths]
-        if not any(role in series for role in ("gps", "odometry", "imu")):
-            raise BagError(
-                f"{rec.describe()}: no GPS, odometry or IMU topic with messages, so no lateral "
-                f"acceleration; its topics: {rec.topic_list()}"
-            )
-    auto = series.get("auto")
-    timeline = (
-        ModeTimeline.from_flag(auto.stamp, auto["autonomous"], end, args.min_duration)
-        if auto is not None
-        else None
-    )
-    sources = motions(series.get("gps"), series.get("odometry"), series.get("imu"), settings)
-    report = discomfort_report(
-        sources, timeline, bags, settings, auto.topic if auto is not None else None, skipped
-    )
-    doc = report.to_json()
-    if args.plot:
-        plot_discomfort(args.plot, sources, timeline, start, force=args.force)
-        doc["plot"] = str(args.plot)
-    _emit(args, doc, report.table() + (f"\nplot: {args.plot}" if args.plot else ""))
+        report = recording_discomfort(
+            rec,
+            settings,
+            _given(args),
+            args.min_duration,
+            all_driving=args.all_driving,
+            plot_path=args.plot,
+            force=args.force,
+            progress=lambda it, n: progress(it, n, "reading"),
+        )
+    _emit(args, report.to_json(), report.table())
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], None]] = {

@@ -11,15 +11,20 @@ and the share of that time above the nuPlan comfort limits (|a_lat| > 4.89 m/s^2
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ncp_driver.bags.errors import BagError
 from ncp_driver.bags.modes import ModeTimeline
 from ncp_driver.bags.motion import Motion, MotionSettings, from_gps, from_imu, from_odometry
-from ncp_driver.bags.series import Series
-from ncp_driver.bags.takeovers import gps_valid
+from ncp_driver.bags.output import check_new
+from ncp_driver.bags.reader import Recording
+from ncp_driver.bags.series import Series, load_roles, valid_fixes
+from ncp_driver.takeover import DEFAULT_MIN_DURATION_S
 
 __all__ = [
     "JERK_LIMIT",
@@ -28,6 +33,7 @@ __all__ = [
     "SourceStats",
     "discomfort_report",
     "motions",
+    "recording_discomfort",
 ]
 
 LATERAL_LIMIT = 4.89  # m/s^2, nuPlan comfort limit on |lateral acceleration|
@@ -62,6 +68,7 @@ class DiscomfortReport:
     settings: MotionSettings
     sources: list[SourceStats]
     skipped_messages: dict[str, int] = field(default_factory=dict)
+    plot: Path | None = None  # the plot, when one was written
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -72,7 +79,7 @@ class DiscomfortReport:
             "settings": asdict(self.settings),
             "sources": [asdict(s) for s in self.sources],
             "skipped_messages": self.skipped_messages,
-        }
+        } | ({"plot": str(self.plot)} if self.plot is not None else {})
 
     def table(self) -> str:
         def num(value: float | None, fmt: str = ".3f") -> str:
@@ -99,6 +106,8 @@ class DiscomfortReport:
             )
         for topic, n in sorted(self.skipped_messages.items()):
             lines.append(f"skipped {n} undecodable message(s) on {topic}")
+        if self.plot is not None:
+            lines.append(f"plot: {self.plot}")
         return "\n".join(lines)
 
 
@@ -112,8 +121,7 @@ def motions(
     out: list[tuple[Motion, str]] = []
     gps_motion: Motion | None = None
     if gps is not None and len(gps):
-        ok = gps_valid(gps)
-        gps_motion = from_gps(gps.stamp[ok], gps["latitude"][ok], gps["longitude"][ok], settings)
+        gps_motion = from_gps(*valid_fixes(gps), settings)
         out.append((gps_motion, gps.topic))
     if odometry is not None and len(odometry):
         out.append(
@@ -189,3 +197,44 @@ def discomfort_report(
         sources=stats,
         skipped_messages=dict(skipped or {}),
     )
+
+
+def recording_discomfort(
+    recording: Recording,
+    settings: MotionSettings,
+    given: Mapping[str, str | None] | None = None,
+    min_duration_s: float = DEFAULT_MIN_DURATION_S,
+    all_driving: bool = False,
+    plot_path: Path | None = None,
+    force: bool = False,
+    progress: Callable[[Iterable[Any], int], Iterable[Any]] | None = None,
+) -> DiscomfortReport:
+    """``ncp-bag discomfort``: the report of a recording over autonomous driving (all driving
+    with ``all_driving`` or without an auto-mode flag), and its plot at ``plot_path`` if given."""
+    if plot_path is not None:
+        check_new([plot_path], force)
+    optional = ["gps", "odometry", "imu"] + ([] if all_driving else ["auto"])
+    series = load_roles(recording, given or {}, [], optional, progress)
+    if not any(role in series for role in ("gps", "odometry", "imu")):
+        raise BagError(
+            f"{recording.describe()}: no GPS, odometry or IMU topic with messages, so no lateral "
+            f"acceleration; its topics: {recording.topic_list()}"
+        )
+    auto = series.get("auto")
+    end = recording.end_ns * 1e-9
+    timeline = ModeTimeline.from_series(auto, end, min_duration_s) if auto is not None else None
+    sources = motions(series.get("gps"), series.get("odometry"), series.get("imu"), settings)
+    report = discomfort_report(
+        sources,
+        timeline,
+        [str(p) for p in recording.paths],
+        settings,
+        auto.topic if auto is not None else None,
+        dict(recording.skipped),
+    )
+    if plot_path is None:
+        return report
+    from ncp_driver.bags.plots import plot_discomfort
+
+    plot_discomfort(plot_path, sources, timeline, recording.start_ns * 1e-9, force=force)
+    return replace(report, plot=plot_path)

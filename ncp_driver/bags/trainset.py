@@ -30,8 +30,7 @@ from ncp_driver.bags.frames import decode_frame
 from ncp_driver.bags.motion import MotionSettings, from_gps, vertical_rate
 from ncp_driver.bags.output import check_new
 from ncp_driver.bags.reader import Recording
-from ncp_driver.bags.series import Series, kind_for, load_series, require_messages
-from ncp_driver.bags.takeovers import gps_valid
+from ncp_driver.bags.series import Series, kind_for, load_series, require_messages, valid_fixes
 from ncp_driver.bags.topics import find_topic, find_topic_optional
 from ncp_driver.drives import DriveWriter
 from ncp_driver.images import ImageDecodeError
@@ -177,10 +176,7 @@ def curvature_labels(
             speed = np.abs(nearest(odometry.stamp, odometry["vx"], t, skew))
             how = f"odometry {odometry.topic}"
         elif gps is not None:
-            ok = gps_valid(gps)
-            motion = from_gps(
-                gps.stamp[ok], gps["latitude"][ok], gps["longitude"][ok], MotionSettings()
-            )
+            motion = from_gps(*valid_fixes(gps), MotionSettings())
             speed = nearest(motion.t, motion.speed, t, max(skew, motion.dt / 2))
             how = f"GPS {gps.topic}"
         else:
