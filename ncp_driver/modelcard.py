@@ -34,7 +34,6 @@ from ncp_driver.contract import (
     INPUT_STATE,
     OUTPUT_CURVATURE,
     OUTPUT_STATE,
-    ModelCard,
 )
 from ncp_driver.errors import NcpDriverError
 from ncp_driver.preprocessing import to_model_input
@@ -75,12 +74,12 @@ def validation_error(
 ) -> dict[str, float]:
     """MAE of inverse_r (1/m) over the training protocol's validation windows, with onnxruntime."""
     import h5py
-    import onnxruntime as ort
 
+    from ncp_driver.runtime.model import open_session, session_card
     from ncp_driver.training.data import elapsed_times, open_drive, sequence_windows
 
-    session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
-    card = ModelCard.from_metadata(session.get_modelmeta().custom_metadata_map, source=str(model))
+    session = open_session(model)
+    card = session_card(session, str(model))
     names = [OUTPUT_CURVATURE, OUTPUT_STATE] if card.stateful else [OUTPUT_CURVATURE]
     errors: list[np.ndarray] = []
     labels: list[np.ndarray] = []
@@ -239,11 +238,9 @@ def write(
     checkpoint: Path, model: Path, card_path: Path, doc_extra: dict[str, Any]
 ) -> dict[str, Any]:
     """Make the card of ``model`` (exported from ``checkpoint``) and its Markdown page."""
-    import onnxruntime as ort
+    from ncp_driver.runtime.model import load_card
 
-    session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
-    meta = session.get_modelmeta().custom_metadata_map
-    card = ModelCard.from_metadata(meta, source=str(model))
+    card = load_card(model)
     import torch
 
     saved = torch.load(checkpoint, map_location="cpu", weights_only=False)

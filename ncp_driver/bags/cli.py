@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ncp_driver.bags.errors import BagError
 from ncp_driver.bags.output import check_new, dump_json
 from ncp_driver.bags.reader import Recording
 from ncp_driver.errors import NcpDriverError
@@ -224,18 +223,9 @@ def _given(args: argparse.Namespace) -> dict[str, str | None]:
 
 def _model_preprocessing(path: Path) -> Preprocessing:
     """The preprocessing stored in an exported model's metadata."""
-    import onnxruntime
+    from ncp_driver.runtime.model import load_card
 
-    from ncp_driver.contract import ModelCard
-
-    if not path.is_file():
-        raise BagError(f"{path} does not exist: give an ONNX model exported by ncp-export")
-    try:
-        session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    except Exception as exc:
-        raise BagError(f"{path}: onnxruntime cannot load it ({exc}); give an ONNX model") from exc
-    card = ModelCard.from_metadata(session.get_modelmeta().custom_metadata_map, source=str(path))
-    return card.preprocessing
+    return load_card(path).preprocessing
 
 
 def _emit(args: argparse.Namespace, document: dict[str, Any], table: str) -> None:

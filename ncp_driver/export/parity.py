@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 import torch
 
 from ncp_driver.contract import (
@@ -19,6 +18,8 @@ from ncp_driver.contract import (
     OUTPUT_STATE,
     ModelCard,
 )
+from ncp_driver.runtime.config import PipelineConfig
+from ncp_driver.runtime.model import open_session
 from ncp_driver.training.networks import SteeringNetwork
 
 __all__ = ["ParityResult", "parity_frames", "run_parity"]
@@ -78,11 +79,7 @@ def run_parity(
     seed: int = 0,
 ) -> ParityResult:
     """Step ``model`` and the ONNX file frame by frame over ``frames`` frames; compare outputs."""
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    session = ort.InferenceSession(
-        str(onnx_path), sess_options=options, providers=["CPUExecutionProvider"]
-    )
+    session = open_session(onnx_path, PipelineConfig())  # the car's settings: CPU, one thread
     images, periods, _ = parity_frames(frames, card.preprocessing.input_shape, seed)
     elapsed_s = (periods * np.float32(model.frame_period_s)).astype(np.float32)
     names = list(card.output_names())

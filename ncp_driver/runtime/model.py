@@ -37,7 +37,18 @@ from ncp_driver.contract import (
 from ncp_driver.errors import ModelContractError, ProviderError
 from ncp_driver.runtime.config import PipelineConfig
 
-__all__ = ["PROVIDER_NAMES", "SteeringModel", "StepModel", "StepOutput", "provider_plan"]
+__all__ = [
+    "OFFLINE_CONFIG",
+    "PROVIDER_NAMES",
+    "SteeringModel",
+    "StepModel",
+    "StepOutput",
+    "load_card",
+    "open_session",
+    "provider_plan",
+    "running_provider",
+    "session_card",
+]
 
 PROVIDER_NAMES = {
     "tensorrt": "TensorrtExecutionProvider",
@@ -144,12 +155,27 @@ def _session_options(config: PipelineConfig) -> ort.SessionOptions:
     return options
 
 
+OFFLINE_CONFIG = PipelineConfig(intra_op_threads=0)  # tools off the car: CPU, onnxruntime's threads
+
+
 def open_session(
-    model: str | bytes, config: PipelineConfig, model_dir: Path, source: str
+    model: str | Path | bytes,
+    config: PipelineConfig | None = None,
+    model_dir: Path | None = None,
+    source: str | None = None,
 ) -> ort.InferenceSession:
     """An onnxruntime session of ``model`` (a path or the file's bytes) on the configured
-    providers; :class:`ProviderError` if the first one asked for and available did not start
+    providers: the one way to open a model, on the car and in every tool (``config`` defaults
+    to :data:`OFFLINE_CONFIG`; ``model_dir`` holds the TensorRT cache, by default the model's
+    folder). :class:`ProviderError` if the first provider asked for and available did not start
     (unless ``allow_provider_fallback``), :class:`ModelContractError` if it does not load."""
+    config = config or OFFLINE_CONFIG
+    if isinstance(model, Path):
+        model = str(model)
+    if source is None:
+        source = model if isinstance(model, str) else "<model bytes>"
+    if model_dir is None:
+        model_dir = Path(model).parent if isinstance(model, str) else Path.cwd()
     plan = provider_plan(config)
     try:
         session = ort.InferenceSession(
@@ -169,6 +195,20 @@ def open_session(
             "in onnxruntime's log), or set allow_provider_fallback"
         )
     return session
+
+
+def session_card(session: ort.InferenceSession, source: str) -> ModelCard:
+    """The :class:`ModelCard` in an open session's metadata (``ModelContractError`` if invalid)."""
+    return ModelCard.from_metadata(session.get_modelmeta().custom_metadata_map, source=source)
+
+
+def load_card(path: Path | str) -> ModelCard:
+    """The :class:`ModelCard` of an exported model file, read through :func:`open_session`."""
+    if not Path(path).is_file():
+        raise ModelContractError(
+            f"{path} does not exist: give an ONNX model exported by ncp-export"
+        )
+    return session_card(open_session(Path(path)), str(path))
 
 
 def running_provider(session: ort.InferenceSession) -> str:
@@ -444,7 +484,7 @@ class SteeringModel:
         session = open_session(
             str(load_from) if load_from is not None else data, config, model_dir, source
         )
-        card = ModelCard.from_metadata(session.get_modelmeta().custom_metadata_map, source=source)
+        card = session_card(session, source)
         check_io(session, card, source)
         model_hash = hashlib.sha256(data).hexdigest()
         return cls(session, card, model_hash, source, config, state_on_device)
