@@ -117,7 +117,7 @@ class FrameLog:
         self.stamp.append(result.stamp)
         self.stamp_ns.append(stamp_ns)
         self.bag_ns.append(bag_ns)
-        self.status.append(result.status)
+        self.status.append(result.status.value)
         self.autonomous.append(result.autonomous)
         self.curvature.append(command.curvature if command else math.nan)
         self.raw_curvature.append(command.raw_curvature if command else math.nan)

@@ -12,8 +12,9 @@ publishes what the pipeline returns, and reports diagnostics:
   Float32MultiArray neuron potentials, DiagnosticArray on /diagnostics once a period;
 - service ``~/reset_state`` (std_srvs/Trigger).
 
-A command leaves only when the pipeline returned one for this frame and the watchdog is not
-holding commands back; the last command is never repeated. In manual mode commands are
+A command leaves only when the pipeline returned one for this frame (it does so only for a
+fresh, usable frame); the last command is never repeated, so when frames stop, commands stop
+and the drive-by-wire times out on their stamps. In manual mode commands are
 published while ``publish_when_manual`` is true (the drive-by-wire gate decides).
 """
 
@@ -43,7 +44,7 @@ from std_msgs.msg import Bool, Float32, Float32MultiArray
 from std_srvs.srv import Trigger
 
 from ncp_driver.errors import NcpDriverError
-from ncp_driver.runtime import SteeringModel, SteeringPipeline
+from ncp_driver.runtime import FrameStatus, SteeringModel, SteeringPipeline
 from ncp_driver_ros.messages import (
     MessageTypes,
     command_message,
@@ -224,7 +225,7 @@ class DriverNode(Node):
             if self._neurons_pub is not None and result.neurons is not None:
                 self._neurons_pub.publish(neurons_message(self._types, result.neurons))
             self._monitor.on_frame(result, now, publish)
-            if result.status != "ok":
+            if result.status is not FrameStatus.OK:
                 self.get_logger().warning(
                     f"frame {result.status}: {result.reason}", throttle_duration_sec=1.0
                 )
