@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ncp_driver.bags.labels import MAX_SKEW_S
 from ncp_driver.bags.output import check_new, dump_json
 from ncp_driver.bags.reader import Recording
 from ncp_driver.errors import NcpDriverError
@@ -169,10 +170,20 @@ def build_parser() -> argparse.ArgumentParser:
     ts.add_argument("--label", choices=["steering", "odometry", "imu"], default="steering")
     ts.add_argument("--wheelbase", type=float, help="wheelbase in metres (steering label)")
     ts.add_argument(
+        "--steering-wheel-ratio",
+        type=float,
+        metavar="RATIO",
+        help="the recorded steering angle is a steering-wheel angle: divide it by RATIO "
+        "(default: it is the front-wheel angle, as AckermannDrive defines it)",
+    )
+    ts.add_argument(
         "--min-speed", type=float, default=1.0, help="leave out frames slower, m/s (1.0)"
     )
     ts.add_argument(
-        "--max-skew", type=float, default=0.05, help="largest frame-to-label time offset, s (0.05)"
+        "--max-skew",
+        type=float,
+        default=MAX_SKEW_S,
+        help=f"largest frame-to-label time offset, s ({MAX_SKEW_S:g})",
     )
     ts.add_argument("--full-frames", action="store_true", help="store full frames, uncropped")
     ts.add_argument("--model", type=Path, metavar="ONNX", help="use this model's preprocessing")
@@ -283,6 +294,7 @@ def _trainset(args: argparse.Namespace) -> None:
     settings = TrainsetSettings(
         source=args.label,
         wheelbase_m=args.wheelbase,
+        steering_wheel_ratio=args.steering_wheel_ratio,
         min_speed=args.min_speed,
         max_skew_s=args.max_skew,
         preprocessing=preprocessing,

@@ -19,6 +19,7 @@ import numpy as np
 from ncp_driver.bags.errors import BagError, TopicError
 from ncp_driver.bags.reader import Recording
 from ncp_driver.bags.topics import find_topic, find_topic_optional, split_field
+from ncp_driver.runtime.speed import message_speed
 
 __all__ = [
     "KINDS",
@@ -74,6 +75,10 @@ def _steering_row(m: Any) -> Row:
         drive.acceleration,
         drive.jerk,
     )
+
+
+def _speed_row(m: Any) -> Row:
+    return (message_speed(m),)
 
 
 def _odometry_row(m: Any) -> Row:
@@ -167,6 +172,7 @@ KINDS: dict[str, SeriesKind] = {
             ),
             _odometry_row,
         ),
+        SeriesKind("speed", ("speed",), _speed_row),  # the car's definition (runtime.speed)
         SeriesKind(
             "imu",
             ("header_stamp", "qx", "qy", "qz", "qw", "wx", "wy", "wz", "ax", "ay", "az"),

@@ -106,6 +106,20 @@ def build_parser() -> argparse.ArgumentParser:
     topics.add_argument(
         "--steering", help="the human's AckermannDrive[Stamped] topic (or TOPIC:FIELD)"
     )
+    topics.add_argument(
+        "--steering-wheel-ratio",
+        type=float,
+        metavar="RATIO",
+        help="the recorded steering angle is a steering-wheel angle: divide it by RATIO "
+        "(default: it is the front-wheel angle, as AckermannDrive defines it); the same option "
+        "as ncp-bag trainset's",
+    )
+    topics.add_argument(
+        "--speed",
+        help="AckermannDrive[Stamped] topic whose drive.speed is the vehicle speed, as the "
+        "node's speed_topic (default: the human's steering topic); the latest sample counts "
+        "for speed_timeout_s",
+    )
     topics.add_argument("--gps", help="NavSatFix topic")
     topics.add_argument(
         "--msg-dir", type=Path, action="append", default=[], help="folder of <pkg>/msg/*.msg"
@@ -144,6 +158,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             camera_topic=args.camera,
             auto_topic=args.auto,
             steering_topic=args.steering,
+            steering_wheel_ratio=args.steering_wheel_ratio,
+            speed_topic=args.speed,
             gps_topic=args.gps,
             msg_dirs=tuple(args.msg_dir),
             noise_levels=tuple(args.noise_std),

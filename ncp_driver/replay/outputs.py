@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ncp_driver import topics
 from ncp_driver.bags import Recording, make_typestore
 from ncp_driver.bags.output import atomic_dir
 from ncp_driver.replay.engine import FrameLog, ReplayError, ReplayResult
@@ -27,6 +28,12 @@ from ncp_driver.replay.layout import (
     OUTPUT_FILE,
     PLOT_FILE,
     SENSORY_FILE,
+)
+from ncp_driver.runtime.commands import (
+    MessageTypes,
+    command_message,
+    float32_message,
+    neurons_message,
 )
 from ncp_driver.topics import COMMAND, CURVATURE, NEURONS, TYPES, absolute
 
@@ -186,16 +193,11 @@ def write_replay(
 
 
 def _prediction_messages(result: ReplayResult, store: Any) -> Iterator[tuple[int, str, str, Any]]:
-    """(record ns, topic, type, message) for every commanded frame, in time order."""
+    """(record ns, topic, type, message) for every commanded frame, in time order: the node's
+    messages, built by the same functions (:mod:`ncp_driver.runtime.commands`)."""
     log = result.clean
-    ackermann = store.types[TYPES[COMMAND]]
-    drive_cls = store.types["ackermann_msgs/msg/AckermannDrive"]
-    header_cls = store.types["std_msgs/msg/Header"]
-    time_cls = store.types["builtin_interfaces/msg/Time"]
-    float32 = store.types[TYPES[CURVATURE]]
-    multi = store.types[TYPES[NEURONS]]
-    layout_cls = store.types["std_msgs/msg/MultiArrayLayout"]
-    dim_cls = store.types["std_msgs/msg/MultiArrayDimension"]
+    types = MessageTypes.from_store(store)
+    frame_id = topics.COMMAND_FRAME_ID  # the node's frame_id default
     neurons = dict(zip(log.model_rows, log.neurons, strict=True))
     for i in range(len(log)):
         if not math.isfinite(log.curvature[i]):
@@ -203,28 +205,13 @@ def _prediction_messages(result: ReplayResult, store: Any) -> Iterator[tuple[int
         ns = log.bag_ns[i]
         exact = log.stamp_ns[i]
         stamp_ns = exact if exact is not None else round(log.stamp[i] * 1e9)
-        header = header_cls(
-            stamp=time_cls(sec=stamp_ns // 10**9, nanosec=stamp_ns % 10**9), frame_id="base_link"
-        )
-        drive = drive_cls(
-            steering_angle=float(log.steering_angle[i]),
-            steering_angle_velocity=0.0,
-            speed=0.0,
-            acceleration=0.0,
-            jerk=0.0,
-        )
-        yield ns, absolute(COMMAND), TYPES[COMMAND], ackermann(header=header, drive=drive)
-        yield ns, absolute(CURVATURE), TYPES[CURVATURE], float32(data=float(log.curvature[i]))
+        sec, nanosec = divmod(stamp_ns, 10**9)
+        command = command_message(types, log.steering_angle[i], sec, nanosec, frame_id)
+        yield ns, absolute(COMMAND), TYPES[COMMAND], command
+        yield ns, absolute(CURVATURE), TYPES[CURVATURE], float32_message(types, log.curvature[i])
         values = neurons.get(i)
         if values is not None:
-            dim = dim_cls(label="neurons", size=values.size, stride=values.size)
-            layout = layout_cls(dim=[dim], data_offset=0)
-            yield (
-                ns,
-                absolute(NEURONS),
-                TYPES[NEURONS],
-                multi(layout=layout, data=np.asarray(values, np.float32)),
-            )
+            yield ns, absolute(NEURONS), TYPES[NEURONS], neurons_message(types, values)
 
 
 def write_mcap(result: ReplayResult, path: Path, images: bool = True) -> None:
