@@ -35,6 +35,7 @@ from ncp_driver.audit.saliency import (
 from ncp_driver.audit.smoothness import CellModel, plot_smoothness, replay_rollout, smoothness
 from ncp_driver.audit.timeconstants import LtcParameters, ltc_time_constants, plot_time_constants
 from ncp_driver.graph import load_model, metadata, model_card
+from ncp_driver.preprocessing import to_model_input
 from ncp_driver.replay.noise import PAPER_NOISE_LEVELS, PAPER_NOISE_SEED
 
 __all__ = [
@@ -236,8 +237,9 @@ def saliency_analysis(
     counts per noise level from the car, drawn beside the SSIM when given.
     """
     images = np.asarray(frames)
-    model_input = images.astype(np.float32) / 255.0 if images.dtype == np.uint8 else images
     saliency = SaliencyModel(model_path)
+    spec = saliency.card.preprocessing  # the model's scale, as the car applies it
+    model_input = to_model_input(images, spec) if images.dtype == np.uint8 else images
     masks = saliency.saliency(model_input)
     robust = saliency_noise_robustness(saliency, model_input, levels, seed=seed, clean=masks)
     idx = np.unique(np.linspace(0, images.shape[0] - 1, min(shown, images.shape[0])).astype(int))

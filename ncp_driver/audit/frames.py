@@ -22,8 +22,8 @@ def read_drive_frames(
 ) -> tuple[np.ndarray, np.ndarray]:
     """``count`` frames evenly spread over ``[start, stop)`` of a drive file.
 
-    Returns the stamps (N,) and the preprocessed uint8 images (N, H, W, 3); divide by 255
-    (``ncp_driver.preprocessing.to_model_input``) for the model.
+    Returns the stamps (N,) and the preprocessed uint8 images (N, H, W, 3); scale them with
+    ``ncp_driver.preprocessing.to_model_input`` for the model.
     """
     try:
         import h5py

@@ -16,13 +16,14 @@ from typing import Any
 from ncp_driver.bags.labels import MAX_SKEW_S
 from ncp_driver.bags.output import check_new, dump_json
 from ncp_driver.bags.reader import Recording
+from ncp_driver.comfort import JERK_LIMIT_MPS3, LATERAL_LIMIT_MPS2
 from ncp_driver.errors import NcpDriverError
 from ncp_driver.preprocessing import PAPER_PREPROCESSING, Preprocessing
 from ncp_driver.takeover import DEFAULT_MIN_DURATION_S
 
 __all__ = ["build_parser", "main"]
 
-DISCOMFORT_HELP = """\
+DISCOMFORT_HELP = f"""\
 Lateral discomfort over autonomous driving (all driving if the bag has no auto-mode flag).
 
 Every source present is used. GPS: fixes in local east/north metres, resampled to --rate Hz,
@@ -31,7 +32,7 @@ a_lat = (v x a)/|v| (= speed x yaw rate). Odometry: a_lat = twist.linear.x * twi
 IMU: a_lat = speed * (gyro rate about the vertical = mean accelerometer direction while not
 turning), speed from odometry, else GPS. Jerk = d a_lat/dt (same filter). Samples below --min-speed are left out.
 Reports RMS, p95, max of |a_lat| and |jerk| and the share of time above the nuPlan comfort
-limits |a_lat| > 4.89 m/s^2, |jerk| > 8.37 m/s^3.
+limits |a_lat| > {LATERAL_LIMIT_MPS2} m/s^2, |jerk| > {JERK_LIMIT_MPS3} m/s^3.
 """
 
 

@@ -5,8 +5,8 @@ Signals come from every source the bag has (GPS, odometry, IMU), computed as des
 ``a_lat = speed x yaw rate``, ``jerk = d a_lat / dt``). Statistics use the grid samples where
 the car moves (speed >= ``min_speed``) and, when the bag has an auto-mode flag, is autonomous
 (debounced as for takeovers): RMS, 95th percentile and maximum of ``|a_lat|`` and ``|jerk|``,
-and the share of that time above the nuPlan comfort limits (|a_lat| > 4.89 m/s^2,
-|jerk| > 8.37 m/s^3).
+and the share of that time above the nuPlan comfort limits (:mod:`ncp_driver.comfort`:
+|a_lat| > 4.89 m/s^2, |jerk| > 8.37 m/s^3).
 """
 
 from __future__ import annotations
@@ -24,20 +24,16 @@ from ncp_driver.bags.motion import Motion, MotionSettings, from_gps, from_imu, f
 from ncp_driver.bags.output import check_new
 from ncp_driver.bags.reader import Recording
 from ncp_driver.bags.series import Series, load_roles, valid_fixes
+from ncp_driver.comfort import JERK_LIMIT_MPS3, LATERAL_LIMIT_MPS2
 from ncp_driver.takeover import DEFAULT_MIN_DURATION_S
 
 __all__ = [
-    "JERK_LIMIT",
-    "LATERAL_LIMIT",
     "DiscomfortReport",
     "SourceStats",
     "discomfort_report",
     "motions",
     "recording_discomfort",
 ]
-
-LATERAL_LIMIT = 4.89  # m/s^2, nuPlan comfort limit on |lateral acceleration|
-JERK_LIMIT = 8.37  # m/s^3, nuPlan comfort limit on |jerk|
 
 
 @dataclass(frozen=True)
@@ -75,7 +71,7 @@ class DiscomfortReport:
             "bags": self.bags,
             "scope": self.scope,
             "auto_topic": self.auto_topic,
-            "limits": {"a_lat_mps2": LATERAL_LIMIT, "jerk_mps3": JERK_LIMIT},
+            "limits": {"a_lat_mps2": LATERAL_LIMIT_MPS2, "jerk_mps3": JERK_LIMIT_MPS3},
             "settings": asdict(self.settings),
             "sources": [asdict(s) for s in self.sources],
             "skipped_messages": self.skipped_messages,
@@ -88,7 +84,7 @@ class DiscomfortReport:
         lines = [
             f"bags:   {', '.join(self.bags)}",
             f"scope:  {self.scope}" + (f" ({self.auto_topic})" if self.auto_topic else ""),
-            f"limits: |a_lat| {LATERAL_LIMIT} m/s^2, |jerk| {JERK_LIMIT} m/s^3 (nuPlan)",
+            f"limits: |a_lat| {LATERAL_LIMIT_MPS2} m/s^2, |jerk| {JERK_LIMIT_MPS3} m/s^3 (nuPlan)",
             f"filter: {self.settings.rate_hz:g} Hz grid, Savitzky-Golay order "
             f"{self.settings.order} over {self.settings.window_s:g} s, "
             f"speed >= {self.settings.min_speed:g} m/s",
@@ -169,8 +165,8 @@ def _stats(motion: Motion, topic: str, mask: np.ndarray) -> SourceStats:
         jerk_rms=agg(j, "rms"),
         jerk_p95=agg(j, "p95"),
         jerk_max=agg(j, "max"),
-        a_lat_over_limit_share=float(np.mean(a > LATERAL_LIMIT)) if n else None,
-        jerk_over_limit_share=float(np.mean(j > JERK_LIMIT)) if n else None,
+        a_lat_over_limit_share=float(np.mean(a > LATERAL_LIMIT_MPS2)) if n else None,
+        jerk_over_limit_share=float(np.mean(j > JERK_LIMIT_MPS3)) if n else None,
     )
 
 

@@ -19,12 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from ncp_driver.bags.geo import step_lengths_m
 from ncp_driver.bags.modes import ModeTimeline
 from ncp_driver.bags.motion import Motion, MotionSettings, from_gps
 from ncp_driver.bags.output import check_new
 from ncp_driver.bags.reader import Recording
 from ncp_driver.bags.series import Series, load_roles, valid_fixes
+from ncp_driver.geo import step_lengths_m
 from ncp_driver.takeover import DEFAULT_MIN_DURATION_S
 
 __all__ = ["Takeover", "TakeoverReport", "recording_takeovers", "takeover_report", "utc_text"]

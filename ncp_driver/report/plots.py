@@ -8,8 +8,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ncp_driver.audit.figures import new_figure, shade_spans
-from ncp_driver.audit.geo import local_metres, track_origin
 from ncp_driver.audit.replay import Replay
+from ncp_driver.geo import to_local_m, track_origin
 from ncp_driver.report.summary import TakeoverEvent
 
 __all__ = ["plot_curvature", "plot_track"]
@@ -42,7 +42,7 @@ def plot_curvature(replay: Replay, takeovers: Sequence[TakeoverEvent]) -> Figure
 def plot_track(replay: Replay, takeovers: Sequence[TakeoverEvent]) -> Figure:
     """The GPS track coloured by mode (autonomous green, manual grey), takeovers marked."""
     origin = track_origin(replay.latitude, replay.longitude)
-    east, north = local_metres(replay.latitude, replay.longitude, origin)
+    east, north = to_local_m(replay.latitude, replay.longitude, origin)
     fig = new_figure(6.5, 6.0)
     ax = fig.subplots()
     for mask, colour, label in (
@@ -56,7 +56,7 @@ def plot_track(replay: Replay, takeovers: Sequence[TakeoverEvent]) -> Figure:
     lat = np.array([e.latitude for e in takeovers])
     lon = np.array([e.longitude for e in takeovers])
     if lat.size and origin is not None:
-        te, tn = local_metres(lat, lon, origin)
+        te, tn = to_local_m(lat, lon, origin)
         ax.scatter(
             te, tn, marker="X", s=90, color="tab:red", edgecolor="white", zorder=5, label="takeover"
         )
