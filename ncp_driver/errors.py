@@ -28,3 +28,12 @@ class ProviderError(NcpDriverError):
 
 class ConfigError(NcpDriverError):
     """A setting that is out of range or inconsistent."""
+
+
+class DriveFileError(NcpDriverError):
+    """A drive file that is missing, malformed, or would be overwritten."""
+
+
+class DriveDataError(DriveFileError):
+    """A drive file (or directory of drive files) that cannot be read as a drive: a key
+    missing, a wrong shape, a NaN stamp or label."""

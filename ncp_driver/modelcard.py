@@ -9,8 +9,8 @@ drive, and the file's size and hash. ``models/<name>.md`` is the same for people
 regenerates the validation drives and the evaluation drive from their seeds, recomputes the
 validation error with onnxruntime (the training protocol's windows: 16 frames, state reset per
 window, elapsed times from the stamps) and replays the evaluation drive through the on-car
-pipeline, and compares each figure with the card. ``write`` makes the card after training.
-Needs the ``train`` extra (the training data reader).
+pipeline, and compares each figure with the card (the ``bags`` extra: no torch). ``write`` makes
+the card after training (the ``train`` extra: it reads the checkpoint).
 """
 
 from __future__ import annotations
@@ -73,10 +73,8 @@ def validation_error(
     model: Path, drives: Sequence[Path], seq_len: int, stride: int
 ) -> dict[str, float]:
     """MAE of inverse_r (1/m) over the training protocol's validation windows, with onnxruntime."""
-    import h5py
-
+    from ncp_driver.drives import elapsed_times, open_drive, read_frames, sequence_windows
     from ncp_driver.runtime.model import open_session, session_card
-    from ncp_driver.training.data import elapsed_times, open_drive, sequence_windows
 
     session = open_session(model)
     card = session_card(session, str(model))
@@ -86,28 +84,25 @@ def validation_error(
     windows = 0
     for path in drives:
         info = open_drive(path, card.preprocessing)
-        with h5py.File(path, "r") as f:
-            frames = f["camera_front"]
-            for start in sequence_windows(info.stamps, seq_len, stride):
-                stop = start + seq_len
-                inputs = to_model_input(
-                    np.asarray(frames[start:stop], np.uint8), card.preprocessing
-                )
-                elapsed = elapsed_times(info.stamps[start:stop], card.frame_period_s)
-                state = np.zeros((1, card.state_size), np.float32)
-                predicted = np.empty(seq_len)
-                for k in range(seq_len):
-                    feeds: dict[str, np.ndarray] = {INPUT_FRAME: inputs[k : k + 1]}
-                    if card.stateful:
-                        feeds[INPUT_STATE] = state
-                        feeds[INPUT_ELAPSED] = elapsed[k : k + 1].reshape(1, 1)
-                    out = session.run(names, feeds)
-                    predicted[k] = out[0][0, 0]
-                    if card.stateful:
-                        state = out[1]
-                errors.append(np.abs(predicted - info.inverse_r[start:stop]))
-                labels.append(np.abs(info.inverse_r[start:stop]))
-                windows += 1
+        for start in sequence_windows(info.stamps, seq_len, stride):
+            stop = start + seq_len
+            frames = read_frames(info, slice(start, stop), card.preprocessing)
+            inputs = to_model_input(frames, card.preprocessing)
+            elapsed = elapsed_times(info.stamps[start:stop], card.frame_period_s)
+            state = np.zeros((1, card.state_size), np.float32)
+            predicted = np.empty(seq_len)
+            for k in range(seq_len):
+                feeds: dict[str, np.ndarray] = {INPUT_FRAME: inputs[k : k + 1]}
+                if card.stateful:
+                    feeds[INPUT_STATE] = state
+                    feeds[INPUT_ELAPSED] = elapsed[k : k + 1].reshape(1, 1)
+                out = session.run(names, feeds)
+                predicted[k] = out[0][0, 0]
+                if card.stateful:
+                    state = out[1]
+            errors.append(np.abs(predicted - info.inverse_r[start:stop]))
+            labels.append(np.abs(info.inverse_r[start:stop]))
+            windows += 1
     if not errors:
         raise CardError("the validation drives hold no window to evaluate")
     err = np.concatenate(errors)
@@ -241,13 +236,11 @@ def write(
     from ncp_driver.runtime.model import load_card
 
     card = load_card(model)
-    import torch
+    from ncp_driver.training.runs import checkpoint_summary  # the train extra: torch
 
-    saved = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    saved = checkpoint_summary(checkpoint)
     config = saved["config"]
-    parameters = sum(
-        int(v.numel()) for v in saved["model_state"].values() if v.dtype.is_floating_point
-    )
+    parameters = saved["parameters"]
     doc: dict[str, Any] = {
         "model": model.name,
         "sha256": hashlib.sha256(model.read_bytes()).hexdigest(),
@@ -263,7 +256,7 @@ def write(
             "lr": config.get("lr"),
             "seq_len": config.get("seq_len"),
             "stride": config.get("stride") or config.get("seq_len"),
-            "exported_epoch": {k: float(v) for k, v in saved["metrics"].items()},
+            "exported_epoch": saved["metrics"],
         },
         "replay": {"drive": doc_extra["replay_drive"]},
     }

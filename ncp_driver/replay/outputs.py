@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ncp_driver import topics
+from ncp_driver.atomic import atomic_write_bytes
 from ncp_driver.bags import Recording, make_typestore
 from ncp_driver.bags.output import atomic_dir
 from ncp_driver.replay.engine import FrameLog, ReplayError, ReplayResult
@@ -35,6 +36,7 @@ from ncp_driver.runtime.commands import (
     float32_message,
     neurons_message,
 )
+from ncp_driver.takeover import find_takeovers
 from ncp_driver.topics import COMMAND, CURVATURE, NEURONS, TYPES, absolute
 
 __all__ = ["TABLE_FORMATS", "metrics_document", "write_replay"]
@@ -154,14 +156,25 @@ def metrics_document(result: ReplayResult) -> dict[str, Any]:
     return doc
 
 
-def _write_plot(directory: Path) -> None:
-    from ncp_driver.audit.output import save_figure
-    from ncp_driver.audit.replay import load_replay
-    from ncp_driver.report.plots import plot_curvature
-    from ncp_driver.report.summary import takeover_events
+def _write_plot(result: ReplayResult, directory: Path) -> None:
+    """``prediction.png``: takeovers by the core rule on the frames' modes (no takeovers.json
+    exists yet), as the report draws it without one."""
+    from ncp_driver.replay.plot import figure_png, plot_prediction
 
-    replay = load_replay(directory)
-    save_figure(plot_curvature(replay, takeover_events(replay)), directory / PLOT_FILE)
+    log = result.clean
+    stamp = log.array("stamp")
+    autonomous = np.asarray(log.autonomous, dtype=bool)
+    human = result.human_curvature
+    takeovers = [float(stamp[i]) for i in find_takeovers(stamp, autonomous)]
+    fig = plot_prediction(
+        stamp,
+        autonomous,
+        log.array("raw_curvature"),
+        log.array("curvature"),
+        human if np.isfinite(human).any() else None,
+        takeovers,
+    )
+    atomic_write_bytes(directory / PLOT_FILE, figure_png(fig))
 
 
 def write_replay(
@@ -186,7 +199,7 @@ def write_replay(
         if table_format == "parquet":
             _write_parquet(tmp, result)
         (tmp / METRICS_FILE).write_text(json.dumps(metrics_document(result), indent=2) + "\n")
-        _write_plot(tmp)
+        _write_plot(result, tmp)
         if mcap:
             write_mcap(result, tmp / MCAP_DIR, images=mcap_images)
     return out_dir

@@ -1,8 +1,8 @@
-"""The training layer's exception types."""
+"""The training layer's exception types (``DriveDataError`` is the drive reader's, the core's)."""
 
 from __future__ import annotations
 
-from ncp_driver.errors import ConfigError, NcpDriverError
+from ncp_driver.errors import ConfigError, DriveDataError, NcpDriverError
 
 __all__ = [
     "CheckpointError",
@@ -16,10 +16,6 @@ __all__ = [
 
 class TrainingError(NcpDriverError):
     """Base class of the errors raised while building, training or checkpointing a model."""
-
-
-class DriveDataError(TrainingError):
-    """A drive file (or directory of drive files) that cannot be used for training."""
 
 
 class TrainingConfigError(TrainingError, ConfigError):
