@@ -17,7 +17,7 @@ from pathlib import Path
 from ncp_driver.audit import load_replay
 from ncp_driver.audit.frames import read_drive_frames
 from ncp_driver.errors import NcpDriverError
-from ncp_driver.graph import load_model, model_card
+from ncp_driver.replay.subgraphs import load_model, read_contract
 from ncp_driver.report.audit import write_audit_report
 
 
@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         model = args.model or replay.model_path
         frames = None
         if args.drive is not None and model is not None:
-            spec = model_card(load_model(model), source=str(model)).preprocessing
+            spec = read_contract(load_model(model), source=str(model)).preprocessing
             frames = read_drive_frames(args.drive, spec, args.saliency_frames)
         page = write_audit_report(
             args.replay,

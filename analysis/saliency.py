@@ -17,8 +17,8 @@ from pathlib import Path
 from ncp_driver.audit.analyses import saliency_analysis
 from ncp_driver.audit.frames import read_drive_frames
 from ncp_driver.errors import NcpDriverError
-from ncp_driver.graph import load_model, model_card
 from ncp_driver.replay.noise import PAPER_NOISE_LEVELS, PAPER_NOISE_SEED
+from ncp_driver.replay.subgraphs import load_model, read_contract
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.takeovers:
             pairs = (item.split("=") for item in args.takeovers.split(","))
             takeovers = {float(level): int(count) for level, count in pairs}
-        spec = model_card(load_model(args.model), source=str(args.model)).preprocessing
+        spec = read_contract(load_model(args.model), source=str(args.model)).preprocessing
         stamps, images = read_drive_frames(args.drive, spec, args.frames, args.start, args.stop)
         result = saliency_analysis(
             args.model, images, stamps, levels, seed=args.seed, takeovers=takeovers

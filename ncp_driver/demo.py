@@ -35,10 +35,10 @@ def _saliency_frames(bag: Path, model: Path, count: int) -> tuple[np.ndarray, np
     """``count`` evenly spaced preprocessed frames of the bag's camera, with their stamps."""
     from ncp_driver.bags import Recording
     from ncp_driver.bags.topics import find_topic
-    from ncp_driver.graph import load_model, model_card
     from ncp_driver.images import decode_cropped, image_stamp
+    from ncp_driver.replay.subgraphs import load_model, read_contract
 
-    spec = model_card(load_model(model), source=str(model)).preprocessing
+    spec = read_contract(load_model(model), source=str(model)).preprocessing
     with Recording([bag]) as recording:
         camera = find_topic(recording.topics, "camera", None, recording.describe())
         total = recording.count([camera])

@@ -14,10 +14,6 @@ class PreprocessingError(NcpDriverError):
     """A frame or a preprocessing specification that cannot be used."""
 
 
-class ImageDecodeError(NcpDriverError):
-    """A camera message that cannot be turned into pixels (bad encoding, size, data)."""
-
-
 class ModelContractError(NcpDriverError):
     """An ONNX file that is not an ncp_driver steering model, or is missing part of the contract."""
 
@@ -32,6 +28,10 @@ class ConfigError(NcpDriverError):
 
 class DriveFileError(NcpDriverError):
     """A drive file that is missing, malformed, or would be overwritten."""
+
+
+class CardError(NcpDriverError):
+    """A model card (``models/*.card.json``) that cannot be made or does not reproduce."""
 
 
 class DriveDataError(DriveFileError):

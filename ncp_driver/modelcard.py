@@ -35,7 +35,7 @@ from ncp_driver.contract import (
     OUTPUT_CURVATURE,
     OUTPUT_STATE,
 )
-from ncp_driver.errors import NcpDriverError
+from ncp_driver.errors import CardError, NcpDriverError
 from ncp_driver.preprocessing import to_model_input
 
 __all__ = ["CardFigures", "evaluate", "main", "validation_error", "verify"]
@@ -47,10 +47,6 @@ WARNING = (
     "trained or tested on a real camera, a real road or a real car. It exists to show the stack "
     "working end to end; never drive with it."
 )
-
-
-class CardError(NcpDriverError):
-    """A card that cannot be made or does not reproduce."""
 
 
 @dataclass(frozen=True)
@@ -74,31 +70,31 @@ def validation_error(
 ) -> dict[str, float]:
     """MAE of inverse_r (1/m) over the training protocol's validation windows, with onnxruntime."""
     from ncp_driver.drives import elapsed_times, open_drive, read_frames, sequence_windows
-    from ncp_driver.runtime.model import open_session, session_card
+    from ncp_driver.runtime.model import open_session, session_contract
 
     session = open_session(model)
-    card = session_card(session, str(model))
-    names = [OUTPUT_CURVATURE, OUTPUT_STATE] if card.stateful else [OUTPUT_CURVATURE]
+    contract = session_contract(session, str(model))
+    names = [OUTPUT_CURVATURE, OUTPUT_STATE] if contract.stateful else [OUTPUT_CURVATURE]
     errors: list[np.ndarray] = []
     labels: list[np.ndarray] = []
     windows = 0
     for path in drives:
-        info = open_drive(path, card.preprocessing)
+        info = open_drive(path, contract.preprocessing)
         for start in sequence_windows(info.stamps, seq_len, stride):
             stop = start + seq_len
-            frames = read_frames(info, slice(start, stop), card.preprocessing)
-            inputs = to_model_input(frames, card.preprocessing)
-            elapsed = elapsed_times(info.stamps[start:stop], card.frame_period_s)
-            state = np.zeros((1, card.state_size), np.float32)
+            frames = read_frames(info, slice(start, stop), contract.preprocessing)
+            inputs = to_model_input(frames, contract.preprocessing)
+            elapsed = elapsed_times(info.stamps[start:stop], contract.frame_period_s)
+            state = np.zeros((1, contract.state_size), np.float32)
             predicted = np.empty(seq_len)
             for k in range(seq_len):
                 feeds: dict[str, np.ndarray] = {INPUT_FRAME: inputs[k : k + 1]}
-                if card.stateful:
+                if contract.stateful:
                     feeds[INPUT_STATE] = state
                     feeds[INPUT_ELAPSED] = elapsed[k : k + 1].reshape(1, 1)
                 out = session.run(names, feeds)
                 predicted[k] = out[0][0, 0]
-                if card.stateful:
+                if contract.stateful:
                     state = out[1]
             errors.append(np.abs(predicted - info.inverse_r[start:stop]))
             labels.append(np.abs(info.inverse_r[start:stop]))
@@ -233,9 +229,9 @@ def write(
     checkpoint: Path, model: Path, card_path: Path, doc_extra: dict[str, Any]
 ) -> dict[str, Any]:
     """Make the card of ``model`` (exported from ``checkpoint``) and its Markdown page."""
-    from ncp_driver.runtime.model import load_card
+    from ncp_driver.runtime.model import load_contract
 
-    card = load_card(model)
+    contract = load_contract(model)
     from ncp_driver.training.runs import checkpoint_summary  # the train extra: torch
 
     saved = checkpoint_summary(checkpoint)
@@ -245,9 +241,9 @@ def write(
         "model": model.name,
         "sha256": hashlib.sha256(model.read_bytes()).hexdigest(),
         "size_bytes": model.stat().st_size,
-        "kind": card.kind,
+        "kind": contract.kind,
         "parameters": parameters,
-        "exporter": card.exporter,
+        "exporter": contract.exporter,
         "warning": WARNING,
         "training": {
             **doc_extra["training"],

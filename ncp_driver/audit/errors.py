@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ncp_driver.errors import NcpDriverError
-from ncp_driver.graph import ModelGraphError
+from ncp_driver.replay.errors import ModelGraphError
 
 __all__ = ["AuditError", "ModelGraphError", "ReplayFormatError"]
 

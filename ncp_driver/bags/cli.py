@@ -235,9 +235,9 @@ def _given(args: argparse.Namespace) -> dict[str, str | None]:
 
 def _model_preprocessing(path: Path) -> Preprocessing:
     """The preprocessing stored in an exported model's metadata."""
-    from ncp_driver.runtime.model import load_card
+    from ncp_driver.runtime.model import load_contract
 
-    return load_card(path).preprocessing
+    return load_contract(path).preprocessing
 
 
 def _emit(args: argparse.Namespace, document: dict[str, Any], table: str) -> None:

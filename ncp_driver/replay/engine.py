@@ -43,9 +43,10 @@ from ncp_driver.bags import Recording, load_series
 from ncp_driver.bags.labels import MAX_SKEW_S, RecordedSteering, human_curvature
 from ncp_driver.bags.series import Series, kind_for
 from ncp_driver.bags.topics import find_topic, find_topic_optional
-from ncp_driver.errors import NcpDriverError, PreprocessingError
+from ncp_driver.errors import PreprocessingError
 from ncp_driver.images import ImageDecodeError, decode_cropped, image_stamp
 from ncp_driver.preprocessing import Preprocessing, to_model_input
+from ncp_driver.replay.errors import ReplayError
 from ncp_driver.replay.metrics import AgreementMetrics, agreement_by_mode
 from ncp_driver.replay.noise import PAPER_NOISE_SEED, InputNoise
 from ncp_driver.replay.split import SplitModel
@@ -55,10 +56,6 @@ from ncp_driver.runtime.speed import SPEED_MSGTYPES, RecordedSpeed, speeds_at
 __all__ = ["FrameLog", "ReplayError", "ReplayResult", "ReplaySettings", "replay"]
 
 READ_AHEAD = 16  # frames the reader thread prepares ahead of the model, at least
-
-
-class ReplayError(NcpDriverError):
-    """A replay that cannot run: no camera topic, no readable frame, a bad setting."""
 
 
 @dataclass(frozen=True)
@@ -363,7 +360,7 @@ def replay(
         seconds=time.perf_counter() - start,
         model_info={
             "model": str(settings.model),
-            "kind": model.card.kind,
+            "kind": model.contract.kind,
             "model_sha256": model.model_hash,
             "provider": model.provider,
             "mode": "batched head" if settings.batch_size > 1 else "frame by frame",
@@ -508,7 +505,7 @@ def _head(lanes: list[_Lane], frames: list[_Frame]) -> _Batch:
             if valid.all():
                 features = lane.split.features(inputs)
             else:
-                features = np.zeros((len(frames), lane.split.card.feature_count), np.float32)
+                features = np.zeros((len(frames), lane.split.contract.feature_count), np.float32)
                 features[valid] = lane.split.features(inputs[valid])
         batch.inputs.append(inputs)
         batch.features.append(features)

@@ -90,7 +90,7 @@ class SteeringPipeline:
             model = SteeringModel.load(config.model_path, config)
         self.config = config
         self.model = model
-        self.spec = model.card.preprocessing
+        self.spec = model.contract.preprocessing
         self._limiter = SteeringLimiter(config)
         self._drops = DropEstimator(config.reset_gap_s)
         self._stats = PipelineStats(provider=model.provider, model_hash=model.model_hash)

@@ -156,7 +156,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def checkpoint_summary(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """What a model card states about a checkpoint, without tensors: its training ``config``,
+    """What a model card (ncp_driver.modelcard) states about a checkpoint, without tensors: its training ``config``,
     the number of float ``parameters`` and the epoch's ``metrics``."""
     saved = torch.load(Path(path), map_location="cpu", weights_only=False)
     return {

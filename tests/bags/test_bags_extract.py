@@ -120,11 +120,11 @@ def test_cropped_frames_to_one_array_file(
 
 
 def _model(path: Path, spec: Preprocessing) -> Path:
-    """A minimal ONNX file carrying an ncp_driver model card."""
+    """A minimal ONNX file carrying an ncp_driver model contract."""
     import onnx
     from onnx import TensorProto, helper
 
-    from ncp_driver.contract import ModelCard
+    from ncp_driver.contract import ModelContract
 
     node = helper.make_node("Identity", ["frame"], ["curvature"])
     graph = helper.make_graph(
@@ -135,8 +135,10 @@ def _model(path: Path, spec: Preprocessing) -> Path:
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
     model.ir_version = 9
-    card = ModelCard(kind="cnn", state_size=0, neuron_count=1, feature_count=32, preprocessing=spec)
-    for key, value in card.to_metadata().items():
+    contract = ModelContract(
+        kind="cnn", state_size=0, neuron_count=1, feature_count=32, preprocessing=spec
+    )
+    for key, value in contract.to_metadata().items():
         model.metadata_props.add(key=key, value=value)
     onnx.save(model, path)
     return path

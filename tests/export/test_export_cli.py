@@ -10,7 +10,7 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from ncp_driver.contract import ModelCard
+from ncp_driver.contract import ModelContract
 from ncp_driver.export import cli
 from ncp_driver.training.runs import load_checkpoint, model_from_checkpoint
 from ncp_driver.training.synthetic import write_synthetic_drive
@@ -43,11 +43,13 @@ def test_export_a_run_directory(run: Path, capsys: pytest.CaptureFixture[str]) -
     assert "onnx checker passed" in printed and "max abs diff" in printed
     path = run / f"{run.name}-epoch-0001.onnx"
     proto = onnx.load(str(path))
-    card = ModelCard.from_metadata({p.key: p.value for p in proto.metadata_props}, str(path))
-    assert card.kind == "lstm" and card.state_size == 128
-    assert card.frame_period_s == pytest.approx(0.05, rel=1e-4)  # from the drives' stamps
-    assert [f["name"] for f in card.training_data["train"]] == ["a.h5"]
-    assert card.training_data["epoch"] == 1 and card.training_data["run"] == run.name
+    contract = ModelContract.from_metadata(
+        {p.key: p.value for p in proto.metadata_props}, str(path)
+    )
+    assert contract.kind == "lstm" and contract.state_size == 128
+    assert contract.frame_period_s == pytest.approx(0.05, rel=1e-4)  # from the drives' stamps
+    assert [f["name"] for f in contract.training_data["train"]] == ["a.h5"]
+    assert contract.training_data["epoch"] == 1 and contract.training_data["run"] == run.name
 
     # The file computes what the checkpoint's network computes.
     model = model_from_checkpoint(load_checkpoint(run)).eval()

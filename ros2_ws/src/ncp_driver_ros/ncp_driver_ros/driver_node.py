@@ -51,9 +51,10 @@ from ncp_driver.runtime import FrameStatus, SteeringModel, SteeringPipeline
 from ncp_driver.runtime.commands import command_message, float32_message, neurons_message
 from ncp_driver.runtime.speed import LatestSpeed, message_speed
 from ncp_driver.runtime.steering import steering_wheel_angle
+from ncp_driver_ros.errors import StartupError
 from ncp_driver_ros.messages import DiagnosticTypes, diagnostics_message, ros_message_types
 from ncp_driver_ros.monitor import DriverMonitor, Level, ModelInfo
-from ncp_driver_ros.settings import ParamSpec, StartupError, build_settings, parameter_specs
+from ncp_driver_ros.settings import ParamSpec, build_settings, parameter_specs
 
 __all__ = ["CAMERA_QOS", "COMMAND_QOS", "DriverNode", "main"]
 
@@ -143,7 +144,7 @@ class DriverNode(Node):
         self._last_level: Level | None = None
         info = ModelInfo(
             path=config.model_path,
-            kind=model.card.kind,
+            kind=model.contract.kind,
             provider=model.provider,
             model_hash=model.model_hash,
         )
@@ -185,7 +186,7 @@ class DriverNode(Node):
             settings.diagnostics_period_s, self._on_diagnostics
         )
         self.get_logger().info(
-            f"model {config.model_path} ({model.card.kind}, hash {model.model_hash[:12]}) on "
+            f"model {config.model_path} ({model.contract.kind}, hash {model.model_hash[:12]}) on "
             f"{model.provider}; camera {self._camera_sub.topic_name} ({settings.camera_transport}); "
             f"commands on {self._command_pub.topic_name}; manual mode: {config.manual_mode}, "
             f"publish when manual: {settings.publish_when_manual}"

@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from ncp_driver import topics
-from ncp_driver.errors import ConfigError, NcpDriverError
+from ncp_driver.errors import ConfigError
 from ncp_driver.runtime import PipelineConfig
 from ncp_driver.runtime.config import MANUAL_MODES, PROVIDERS
 
@@ -23,7 +23,6 @@ __all__ = [
     "TRANSPORTS",
     "NodeSettings",
     "ParamSpec",
-    "StartupError",
     "build_settings",
     "parameter_specs",
     "parameter_table",
@@ -337,7 +336,3 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)) or type(value).__name__ == "array":
         return tuple(value)
     return value
-
-
-class StartupError(NcpDriverError):
-    """The node cannot start: a bad parameter or a model that does not load."""
