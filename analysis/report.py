@@ -17,12 +17,13 @@ from pathlib import Path
 from ncp_driver.audit import load_replay
 from ncp_driver.audit.frames import read_drive_frames
 from ncp_driver.errors import NcpDriverError
+from ncp_driver.exitcodes import EPILOG, exit_code
 from ncp_driver.replay.subgraphs import load_model, read_contract
 from ncp_driver.report.audit import write_audit_report
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=EPILOG)
     parser.add_argument("replay", type=Path, help="replay directory")
     parser.add_argument("--out", type=Path, required=True, help="the HTML file to write")
     parser.add_argument("--model", type=Path, help="model (default: the one in metrics.json)")
@@ -51,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         print(page)
     except NcpDriverError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return exit_code(exc)
     return 0
 
 

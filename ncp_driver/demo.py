@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from ncp_driver.bags.output import write_json
-from ncp_driver.errors import NcpDriverError
+from ncp_driver.errors import UsageError
+from ncp_driver.exitcodes import EPILOG, run_command
 from ncp_driver.replay.layout import DISCOMFORT_FILE, TAKEOVERS_FILE
 from ncp_driver.synth.cli import parse_size
 
@@ -73,7 +74,7 @@ def run_demo(
     model = model or default_model_path()
     out = Path(out)
     if out.exists() and not force and any(out.iterdir()):
-        raise NcpDriverError(f"{out} exists and is not empty: choose another --out or pass --force")
+        raise UsageError(f"{out} exists and is not empty: choose another --out or pass --force")
     out.mkdir(parents=True, exist_ok=True)
     bag, replay_dir, report = out / "drive", out / "replay", out / "report.html"
 
@@ -129,7 +130,7 @@ def run_demo(
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="ncp-demo", description=__doc__.splitlines()[0] if __doc__ else None
+        prog="ncp-demo", epilog=EPILOG, description=__doc__.splitlines()[0] if __doc__ else None
     )
     parser.add_argument(
         "--out", type=Path, default=Path("demo_output"), help="output folder (default demo_output)"
@@ -154,7 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     began = time.perf_counter()
-    try:
+
+    def work() -> None:
         report = run_demo(
             args.out,
             duration_s=args.duration,
@@ -163,13 +165,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             model=args.model,
             force=args.force,
         )
-    except NcpDriverError as exc:
-        print(f"ncp-demo: error: {exc}", file=sys.stderr)
-        return 2
-    print(
-        f"[demo] done in {time.perf_counter() - began:.0f} s. Open the report: {report.resolve()}"
-    )
-    return 0
+        print(
+            f"[demo] done in {time.perf_counter() - began:.0f} s. Open the report: "
+            f"{report.resolve()}"
+        )
+
+    return run_command("ncp-demo", work)
 
 
 if __name__ == "__main__":  # pragma: no cover

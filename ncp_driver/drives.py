@@ -26,7 +26,13 @@ from typing import Any
 
 import numpy as np
 
-from ncp_driver.errors import DriveDataError, DriveFileError, PreprocessingError
+from ncp_driver.errors import (
+    DriveDataError,
+    DriveExistsError,
+    DriveFileError,
+    MissingDriveError,
+    PreprocessingError,
+)
 from ncp_driver.preprocessing import PAPER_PREPROCESSING, Preprocessing, crop_and_resize
 
 __all__ = [
@@ -81,7 +87,7 @@ class DriveWriter:
         h5py = _h5py()
         self.path = Path(path)
         if self.path.exists() and not force:
-            raise DriveFileError(f"{self.path} exists; pass force=True (--force) to overwrite it")
+            raise DriveExistsError(f"{self.path} exists; pass force=True (--force) to overwrite it")
         if len(frame_shape) != 3 or frame_shape[2] != 3:
             raise DriveFileError(f"frames must be H x W x 3, got {frame_shape}")
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -196,12 +202,12 @@ def find_drive_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     files: list[Path] = []
     given = [Path(p) for p in paths]
     if not given:
-        raise DriveDataError("no drive files or directories were given")
+        raise MissingDriveError("no drive files or directories were given")
     for path in given:
         if path.is_dir():
             found = sorted(p for p in path.iterdir() if p.suffix in DRIVE_SUFFIXES and p.is_file())
             if not found:
-                raise DriveDataError(
+                raise MissingDriveError(
                     f"{path}: no drive files ({', '.join('*' + s for s in DRIVE_SUFFIXES)}) in "
                     "this directory; write drives with `ncp-bag` or point at another directory"
                 )
@@ -209,7 +215,7 @@ def find_drive_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
         elif path.is_file():
             files.append(path)
         else:
-            raise DriveDataError(f"{path}: no such file or directory")
+            raise MissingDriveError(f"{path}: no such file or directory")
     return files
 
 

@@ -35,7 +35,8 @@ from ncp_driver.contract import (
     OUTPUT_CURVATURE,
     OUTPUT_STATE,
 )
-from ncp_driver.errors import CardError, NcpDriverError
+from ncp_driver.errors import CardError
+from ncp_driver.exitcodes import EPILOG, PROBLEM, USAGE, run_command
 from ncp_driver.preprocessing import to_model_input
 
 __all__ = ["CardFigures", "evaluate", "main", "validation_error", "verify"]
@@ -270,7 +271,7 @@ def write(
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m ncp_driver.modelcard", description=__doc__.splitlines()[0]
+        prog="python -m ncp_driver.modelcard", epilog=EPILOG, description=__doc__.splitlines()[0]
     )
     sub = parser.add_subparsers(dest="command", required=True)
     check = sub.add_parser("verify", help="recompute a card's figures and compare")
@@ -282,14 +283,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--spec", type=Path, required=True, help="JSON: data seeds, commands, replay drive"
     )
     args = parser.parse_args(argv)
-    try:
+
+    def work() -> int | None:
         if args.command == "verify":
             problems = verify(args.card)
             if problems:
                 print("the card does NOT reproduce:\n  " + "\n  ".join(problems))
-                return 1
+                return PROBLEM  # a failed verification
             print(f"{args.card}: every figure reproduces (within {RTOL:.0%})")
-            return 0
+            return None
         spec = json.loads(args.spec.read_text())
         doc = write(args.checkpoint, args.model, args.model.with_suffix(".card.json"), spec)
         print(
@@ -297,10 +299,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 {"validation": doc["validation"], "replay": doc["replay"]["metrics"]}, indent=2
             )
         )
-        return 0
-    except (NcpDriverError, OSError, KeyError, json.JSONDecodeError) as exc:
+        return None
+
+    try:
+        return run_command("modelcard", work)
+    except (OSError, KeyError, json.JSONDecodeError) as exc:  # a card or spec file missing or bad
         print(f"modelcard: error: {exc}", file=sys.stderr)
-        return 2
+        return USAGE
 
 
 if __name__ == "__main__":  # pragma: no cover

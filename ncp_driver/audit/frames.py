@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ncp_driver.audit.errors import AuditError
+from ncp_driver.audit.errors import AuditError, MissingAuditInputError
 from ncp_driver.drives import DriveFileError, open_drive, read_frames
 from ncp_driver.preprocessing import PAPER_PREPROCESSING, Preprocessing
 
@@ -28,7 +28,7 @@ def read_drive_frames(
     """
     path = Path(path)
     if not path.is_file():
-        raise AuditError(f"drive file {path} does not exist")
+        raise MissingAuditInputError(f"drive file {path} does not exist")
     try:
         info = open_drive(path, spec)
         end = info.length if stop is None else min(stop, info.length)

@@ -17,7 +17,7 @@ from ncp_driver.bags.labels import MAX_SKEW_S
 from ncp_driver.bags.output import check_new, dump_json
 from ncp_driver.bags.reader import Recording
 from ncp_driver.comfort import JERK_LIMIT_MPS3, LATERAL_LIMIT_MPS2
-from ncp_driver.errors import NcpDriverError
+from ncp_driver.exitcodes import EPILOG, PROBLEM, run_command
 from ncp_driver.preprocessing import PAPER_PREPROCESSING, Preprocessing
 from ncp_driver.takeover import DEFAULT_MIN_DURATION_S
 
@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
         "comfort. Every command takes one or more bags (ROS 1 .bag, ROS 2 folders, .db3, .mcap; "
         "several are read as one recording in time order), finds its topics by message type "
         "unless given, reads only the topics it needs, and prints a table (or JSON with --json).",
-        epilog="See docs/bags.md for examples.",
+        epilog="See docs/bags.md for examples. " + EPILOG,
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -358,20 +358,18 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], None]] = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``ncp-bag``; returns the exit status (0 ok, 1 error, 130 interrupted)."""
+    """Entry point of ``ncp-bag``; the exit status follows :mod:`ncp_driver.exitcodes`."""
     args = build_parser().parse_args(argv)
     try:
-        COMMANDS[args.command](args)
-    except NcpDriverError as exc:
-        print(f"ncp-bag {args.command}: error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"ncp-bag {args.command}: interrupted; no output was written", file=sys.stderr)
-        return 130
+        return run_command(
+            f"ncp-bag {args.command}",
+            lambda: COMMANDS[args.command](args),
+            json_output=args.json,
+            interrupted="no output was written",
+        )
     except BrokenPipeError:  # output piped into a reader that stopped early (| head)
         sys.stderr.close()
-        return 1
-    return 0
+        return PROBLEM
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -334,9 +334,10 @@ def load_series(
 
 
 def require_messages(series: Series, source: str) -> Series:
-    """``series`` if it has messages, else a :class:`TopicError` saying the topic is empty."""
+    """``series`` if it has messages, else a :class:`BagError` saying the topic is empty (the
+    recording lacks what the work needs: a problem, not a usage error)."""
     if len(series) == 0:
-        raise TopicError(
+        raise BagError(
             f"{source}: topic {series.topic} ({series.kind}) has no readable messages; "
             "choose another topic with its flag, or check the recording"
         )

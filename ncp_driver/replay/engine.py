@@ -46,7 +46,7 @@ from ncp_driver.bags.topics import find_topic, find_topic_optional
 from ncp_driver.errors import PreprocessingError
 from ncp_driver.images import ImageDecodeError, decode_cropped, image_stamp
 from ncp_driver.preprocessing import Preprocessing, to_model_input
-from ncp_driver.replay.errors import ReplayError
+from ncp_driver.replay.errors import ReplayError, ReplaySettingsError
 from ncp_driver.replay.metrics import AgreementMetrics, agreement_by_mode
 from ncp_driver.replay.noise import PAPER_NOISE_SEED, InputNoise
 from ncp_driver.replay.split import SplitModel
@@ -80,11 +80,13 @@ class ReplaySettings:
     def __post_init__(self) -> None:
         _ = self.human_steering  # validates the steering ratio and the skew
         if self.batch_size < 1:
-            raise ReplayError(f"batch_size {self.batch_size} must be >= 1")
+            raise ReplaySettingsError(f"batch_size {self.batch_size} must be >= 1")
         if any(not (math.isfinite(s) and s > 0) for s in self.noise_levels):
-            raise ReplayError(f"noise levels {list(self.noise_levels)} must be finite and > 0")
+            raise ReplaySettingsError(
+                f"noise levels {list(self.noise_levels)} must be finite and > 0"
+            )
         if len(set(self.noise_levels)) != len(self.noise_levels):
-            raise ReplayError(
+            raise ReplaySettingsError(
                 f"noise levels {list(self.noise_levels)} repeat a level: give each once"
             )
 

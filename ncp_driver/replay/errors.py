@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from ncp_driver.errors import ModelContractError, NcpDriverError
+from ncp_driver.errors import ConfigError, ModelContractError, NcpDriverError
 
-__all__ = ["ModelGraphError", "ReplayError"]
+__all__ = ["ModelGraphError", "ReplayError", "ReplaySettingsError"]
 
 
 class ReplayError(NcpDriverError):
     """A replay that cannot run: no camera topic, no readable frame, a bad setting."""
+
+
+class ReplaySettingsError(ReplayError, ConfigError):
+    """A replay setting or ``--param`` that is out of range or unknown (a usage error)."""
 
 
 class ModelGraphError(ModelContractError):

@@ -28,6 +28,7 @@ from ncp_driver.contract import (
     OUTPUT_STATE,
     ModelContract,
 )
+from ncp_driver.errors import MissingModelError
 from ncp_driver.replay.errors import ModelGraphError
 
 __all__ = [
@@ -56,7 +57,7 @@ def load_model(path: Path | str) -> ModelProto:
     """Load an ONNX file (with its external data, if any)."""
     path = Path(path)
     if not path.is_file():
-        raise ModelGraphError(f"model {path} does not exist")
+        raise MissingModelError(f"model {path} does not exist")
     try:
         return onnx.load(str(path))
     except Exception as exc:  # onnx raises DecodeError, OSError, ... depending on the damage

@@ -34,7 +34,7 @@ from ncp_driver.contract import (
     OUTPUT_STATE,
     ModelContract,
 )
-from ncp_driver.errors import ModelContractError, ProviderError
+from ncp_driver.errors import MissingModelError, ModelContractError, ProviderError
 from ncp_driver.runtime.config import PipelineConfig
 
 __all__ = [
@@ -205,9 +205,7 @@ def session_contract(session: ort.InferenceSession, source: str) -> ModelContrac
 def load_contract(path: Path | str) -> ModelContract:
     """The :class:`ModelContract` of an exported model file, read through :func:`open_session`."""
     if not Path(path).is_file():
-        raise ModelContractError(
-            f"{path} does not exist: give an ONNX model exported by ncp-export"
-        )
+        raise MissingModelError(f"{path} does not exist: give an ONNX model exported by ncp-export")
     return session_contract(open_session(Path(path)), str(path))
 
 

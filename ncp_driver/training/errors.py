@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from ncp_driver.errors import ConfigError, DriveDataError, NcpDriverError
+from ncp_driver.errors import ConfigError, DriveDataError, MissingInputError, NcpDriverError
 
 __all__ = [
     "CheckpointError",
     "DriveDataError",
+    "MissingCheckpointError",
     "RunDirectoryError",
     "TrainingConfigError",
     "TrainingDivergedError",
@@ -28,6 +29,10 @@ class TrainingDivergedError(TrainingError):
 
 class CheckpointError(TrainingError):
     """A checkpoint or run directory that cannot be read or written."""
+
+
+class MissingCheckpointError(CheckpointError, MissingInputError):
+    """A checkpoint or run directory that is not there."""
 
 
 class RunDirectoryError(CheckpointError):

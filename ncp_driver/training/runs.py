@@ -19,7 +19,11 @@ from typing import Any
 import torch
 
 from ncp_driver.atomic import atomic_write_bytes
-from ncp_driver.training.errors import CheckpointError, RunDirectoryError
+from ncp_driver.training.errors import (
+    CheckpointError,
+    MissingCheckpointError,
+    RunDirectoryError,
+)
 from ncp_driver.training.networks import SteeringNetwork, build_model
 
 __all__ = [
@@ -136,7 +140,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     if path.is_dir():
         path = last_checkpoint(path)
     if not path.exists():
-        raise CheckpointError(
+        raise MissingCheckpointError(
             f"{path} does not exist: give a checkpoint file or a run directory with "
             f"{CHECKPOINTS}/{LAST}"
         )

@@ -245,7 +245,7 @@ def test_existing_output_needs_force(
     out.mkdir()
     (out / "keep.txt").write_text("mine")
     code, _, err = run_cli("extract", scenario_bags["sqlite3"], "-o", out, "--only", "auto")
-    assert code == 1
+    assert code == 2  # a usage error (exit codes: ncp_driver.exitcodes)
     assert f"{out} exists already: choose another output or pass --force" in err
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
     code, _, err = run_cli(
@@ -290,7 +290,7 @@ def test_explicit_kind_must_exist_and_missing_ones_are_noted(
                 w.message("sensor_msgs/msg/NavSatFix", latitude=1.0 + k),
             )
     code, _, err = run_cli("extract", path, "-o", tmp_path / "a", "--only", "frames")
-    assert code == 1
+    assert code == 2  # no such topic: name one with its flag (a usage error)
     assert (
         "has no topic for camera images" in err
         and "/fix (sensor_msgs/msg/NavSatFix, 3 msgs)" in err

@@ -148,7 +148,7 @@ def test_existing_drive_needs_force(
     out = tmp_path / "d.h5"
     out.write_bytes(b"precious")
     code, _, err = run_cli("trainset", scenario_bags["mcap"], "-o", out, "--label", "odometry")
-    assert code == 1 and "exists already" in err
+    assert code == 2 and "exists already" in err  # an existing output: a usage error
     assert out.read_bytes() == b"precious"
     code, _, err = run_cli(
         "trainset", scenario_bags["mcap"], "-o", out, "--label", "odometry", "--force"

@@ -10,6 +10,7 @@ import onnxruntime as ort
 import pytest
 import torch
 
+from ncp_driver import exitcodes
 from ncp_driver.contract import ModelContract
 from ncp_driver.export import cli
 from ncp_driver.training.runs import load_checkpoint, model_from_checkpoint
@@ -72,7 +73,7 @@ def test_refuses_to_overwrite_without_force(
     target = tmp_path / "model.onnx"
     target.write_bytes(b"keep me")
     checkpoint = run / "checkpoints" / "epoch-0001.pt"
-    assert cli.main([str(checkpoint), "-o", str(target), "--no-check"]) == cli.EXIT_ERROR
+    assert cli.main([str(checkpoint), "-o", str(target), "--no-check"]) == exitcodes.USAGE
     assert "exists; pass --force" in capsys.readouterr().err
     assert target.read_bytes() == b"keep me"
     assert cli.main([str(checkpoint), "-o", str(target), "--no-check", "--force"]) == 0
@@ -82,7 +83,7 @@ def test_refuses_to_overwrite_without_force(
 def test_not_a_checkpoint(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bogus = tmp_path / "bogus.pt"
     bogus.write_bytes(b"\x00not a checkpoint")
-    assert cli.main([str(bogus)]) == cli.EXIT_ERROR
+    assert cli.main([str(bogus)]) == exitcodes.PROBLEM  # a damaged input
     assert "bogus.pt cannot be read as a checkpoint" in capsys.readouterr().err
-    assert cli.main([str(tmp_path)]) == cli.EXIT_ERROR
+    assert cli.main([str(tmp_path)]) == exitcodes.USAGE  # a missing file
     assert "does not exist" in capsys.readouterr().err
