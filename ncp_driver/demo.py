@@ -18,11 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ncp_driver.bags.output import write_json
 from ncp_driver.errors import UsageError
 from ncp_driver.exitcodes import EPILOG, run_command
-from ncp_driver.replay.layout import DISCOMFORT_FILE, TAKEOVERS_FILE
-from ncp_driver.synth.cli import parse_size
 
 __all__ = ["main", "run_demo"]
 
@@ -65,9 +62,11 @@ def run_demo(
     from ncp_driver.bags import Recording
     from ncp_driver.bags.discomfort import recording_discomfort
     from ncp_driver.bags.motion import MotionSettings
+    from ncp_driver.bags.output import write_json
     from ncp_driver.bags.takeovers import recording_takeovers
     from ncp_driver.models import default_model_path
     from ncp_driver.replay import ReplaySettings, replay, write_replay
+    from ncp_driver.replay.layout import DISCOMFORT_FILE, TAKEOVERS_FILE
     from ncp_driver.report.audit import write_audit_report
     from ncp_driver.synth import DriveConfig, simulate_drive, write_ros2_bag
 
@@ -129,6 +128,8 @@ def run_demo(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from ncp_driver.synth.cli import parse_size  # the bags extra, as the demo's work
+
     parser = argparse.ArgumentParser(
         prog="ncp-demo", epilog=EPILOG, description=__doc__.splitlines()[0] if __doc__ else None
     )
