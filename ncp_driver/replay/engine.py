@@ -310,6 +310,12 @@ def replay(
             "gps": find_topic_optional(available, "gps", settings.gps_topic, source),
         }
         topics["speed"] = _speed_topic(available, topics["steering"], settings, source)
+        if settings.pipeline.max_lateral_accel > 0 and topics["speed"] is None:
+            raise ReplaySettingsError(  # as the node refuses it without a speed_topic
+                f"max_lateral_accel = {settings.pipeline.max_lateral_accel} needs the vehicle "
+                f"speed, and {source} has no AckermannDrive topic to read it from: pass --speed "
+                "TOPIC or set max_lateral_accel to 0"
+            )
         series = _small_series(recording, topics, settings)
         speed = _speed_track(series, settings)
         lanes = _open_lanes(settings)

@@ -17,6 +17,7 @@ from typing import Any
 
 import h5py
 import numpy as np
+import pytest
 from replay_helpers import CAMERA, STEERING, copy_bag
 
 from ncp_driver.bags import Recording
@@ -98,3 +99,32 @@ def test_the_recorded_angle_is_the_front_wheel_angle_unless_a_ratio_is_given(
     _, unscaled = trainset_labels(wheel_bag, tmp_path / "wheel.h5")
     angle = np.arctan(WHEELBASE_M * front) * RATIO
     np.testing.assert_allclose(unscaled, np.tan(angle) / WHEELBASE_M, rtol=1e-4, atol=1e-7)
+
+
+def test_the_lateral_acceleration_limit_sees_the_speed_the_node_would(
+    ros2_bag: Path, replay_model: Path, tmp_path: Path
+) -> None:
+    """The replay's speed is the car's rule (runtime.speed) over record times: the latest
+    steering message's |drive.speed| for speed_timeout_s; without one the limit refuses, as the
+    node refuses max_lateral_accel without a speed_topic."""
+    from ncp_driver.replay.errors import ReplaySettingsError
+    from ncp_driver.runtime.speed import speeds_at
+
+    config = PipelineConfig(max_lateral_accel=0.5, speed_timeout_s=0.02)
+    result = replay([ros2_bag], ReplaySettings(model=replay_model, pipeline=config))
+    with Recording([ros2_bag]) as recording:
+        steering = [(m.stamp_ns, m.message.drive.speed) for m in recording.messages([STEERING])]
+    received = np.array([ns for ns, _ in steering]) * 1e-9
+    expected = speeds_at(received, np.abs([v for _, v in steering]), result.clean.bag_time, 0.02)
+    np.testing.assert_array_equal(result.speed, expected)
+    # 20 Hz steering, 15 Hz camera, a 20 ms timeout: some frames have no current speed and
+    # their command is held back, the others are limited by it.
+    unknown = np.isnan(expected)
+    assert 0 < unknown.sum() < unknown.size
+    held = np.isnan(result.clean.array("curvature"))
+    np.testing.assert_array_equal(held, unknown)
+    assert result.stats["limit_counts"]["speed_unknown"] == int(unknown.sum())
+
+    no_steering = copy_bag(ros2_bag, tmp_path / "no_steering", keep=[CAMERA])
+    with pytest.raises(ReplaySettingsError, match="needs the vehicle speed"):
+        replay([no_steering], ReplaySettings(model=replay_model, pipeline=config))
