@@ -13,65 +13,38 @@ from matplotlib.figure import Figure
 
 from ncp_driver.audit.figures import (
     AUTONOMOUS_TRACK_COLOUR,
-    COMMANDED_COLOUR,
-    HUMAN_COLOUR,
     MANUAL_COLOUR,
     MODEL_COLOUR,
     TAKEOVER_COLOUR,
     legend_above,
     new_figure,
-    shade_spans,
 )
-from ncp_driver.audit.geo import local_metres, track_origin
 from ncp_driver.audit.replay import Replay
+from ncp_driver.geo import to_local_m, track_origin
+from ncp_driver.replay.plot import plot_prediction
 from ncp_driver.report.summary import TakeoverEvent
 from ncp_driver.schemas import Agreement
 
 __all__ = ["plot_curvature", "plot_noise_metrics", "plot_track"]
 
-_COMMAND_EVERY = 5  # commanded values as dots on every fifth frame: the model line shows through
-
 
 def plot_curvature(replay: Replay, takeovers: Sequence[TakeoverEvent]) -> Figure:
-    """Human, model output and commanded curvature over time; autonomous shaded, takeovers."""
-    fig = new_figure(11.0, 4.4)
-    ax = fig.subplots()
-    t0 = replay.stamp[0] if replay.frames else 0.0
-    t = replay.stamp - t0
-    shade_spans(ax, t, replay.autonomous, label="autonomous (recorded)")
-    if replay.has_human:
-        ax.plot(t, replay.human_curvature, color=HUMAN_COLOUR, lw=1.3, label="human")
-    ax.plot(t, replay.raw_curvature, color=MODEL_COLOUR, lw=1.3, label="model output")
-    every = slice(None, None, _COMMAND_EVERY)
-    ax.plot(
-        t[every],
-        replay.curvature[every],
-        ls="none",
-        marker="o",
-        ms=2.5,
-        color=COMMANDED_COLOUR,
-        label="commanded (after limits)",
+    """The replay's prediction plot (:func:`ncp_driver.replay.plot.plot_prediction`) of a
+    replay directory, with the takeovers the report counts."""
+    return plot_prediction(
+        replay.stamp,
+        replay.autonomous,
+        replay.raw_curvature,
+        replay.curvature,
+        replay.human_curvature if replay.has_human else None,
+        [event.stamp for event in takeovers],
     )
-    for k, event in enumerate(takeovers):
-        ax.axvline(
-            event.stamp - t0,
-            color=TAKEOVER_COLOUR,
-            lw=1.2,
-            ls="--",
-            label="takeover" if k == 0 else None,
-        )
-    ax.axhline(0.0, color="0.6", lw=0.5)
-    ax.set_xlabel("time (s)")
-    ax.set_ylabel("curvature (1/m, + = left)")
-    ax.margins(x=0.01)
-    legend_above(ax)
-    return fig
 
 
 def plot_track(replay: Replay, takeovers: Sequence[TakeoverEvent]) -> Figure:
     """The GPS track coloured by mode (autonomous green, manual grey), takeovers marked."""
     origin = track_origin(replay.latitude, replay.longitude)
-    east, north = local_metres(replay.latitude, replay.longitude, origin)
+    east, north = to_local_m(replay.latitude, replay.longitude, origin)
     fig = new_figure(*_track_size(east, north))
     ax = fig.subplots()
     for mask, colour, label in (
@@ -85,7 +58,7 @@ def plot_track(replay: Replay, takeovers: Sequence[TakeoverEvent]) -> Figure:
     lat = np.array([e.latitude for e in takeovers])
     lon = np.array([e.longitude for e in takeovers])
     if lat.size and origin is not None:
-        te, tn = local_metres(lat, lon, origin)
+        te, tn = to_local_m(lat, lon, origin)
         ax.scatter(
             te,
             tn,

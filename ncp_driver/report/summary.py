@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ncp_driver.audit.geo import path_length_m
 from ncp_driver.audit.replay import Replay
-from ncp_driver.bags.discomfort import LATERAL_LIMIT
+from ncp_driver.comfort import LATERAL_LIMIT_MPS2
+from ncp_driver.geo import step_lengths_m
 from ncp_driver.schemas import Agreement
 from ncp_driver.takeover import debounce, find_takeovers
 
@@ -113,7 +113,8 @@ def takeover_events(replay: Replay) -> list[TakeoverEvent]:
 
 def _autonomous_km(replay: Replay, flags: np.ndarray) -> float:
     if replay.has_gps:
-        steps = path_length_m(replay.latitude, replay.longitude)
+        # the step into each frame (0 for the first)
+        steps = np.concatenate(([0.0], step_lengths_m(replay.latitude, replay.longitude)))
         both = flags & np.concatenate(([False], flags[:-1]))
         return float(np.sum(steps[both & np.isfinite(steps)])) / 1000.0
     if replay.has_speed:
@@ -217,8 +218,8 @@ def _commanded_lateral(replay: Replay) -> KeyFigureGroup | None:
             KeyFigure("RMS", _fmt(float(np.sqrt(np.mean(a_lat**2))), ".2f", "m/s²")),
             KeyFigure("max", _fmt(float(a_lat.max()), ".2f", "m/s²")),
             KeyFigure(
-                f"frames > {LATERAL_LIMIT:g} m/s²",
-                _fmt(100 * float(np.mean(a_lat > LATERAL_LIMIT)), ".1f", "%"),
+                f"frames > {LATERAL_LIMIT_MPS2:g} m/s²",
+                _fmt(100 * float(np.mean(a_lat > LATERAL_LIMIT_MPS2)), ".1f", "%"),
             ),
         ],
         source="speed² × commanded curvature over the autonomous frames of output.csv",
