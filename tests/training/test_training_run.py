@@ -178,7 +178,7 @@ def test_cli_trains_and_reports_bad_input(
     assert f"{empty}: no drive files" in capsys.readouterr().err
     # --train without --val: the message names --val, not "no drive files were given".
     code = cli.main(["--train", str(drives["train"]), "--out", str(out)])
-    assert code == cli.EXIT_ERROR
+    assert code == exitcodes.USAGE  # a missing option
     err = capsys.readouterr().err
     assert "needs validation drives as well: add --val" in err and "--protocol passive" in err
     assert "no drive files or directories were given" not in err
