@@ -346,3 +346,29 @@ def test_image_frames_of_any_size_are_cropped_by_the_contract(rig):
     big = rgb_frame(0.5, height=121, width=203)
     rig.send(rig.image(T0, rgb=big))
     assert len(rig.commands()) == 1
+
+
+def test_every_diagnostics_level_change_is_logged_and_driving_stays_ok(rig):
+    """rclpy refuses a severity change at one logging call site: OK -> ERROR -> OK must log
+    each change (info, error, info) without a callback error."""
+    rig.start()
+    rig.set_auto(True)
+    stamps = rig.drive(45, START_TIME)  # 1.5 s of driving: diagnostics tick and say OK
+    assert statuses(rig)[-1].level == statuses(rig)[-1].OK
+    rig.at(stamps[-1] + 1.5)  # the camera stops: the watchdog trips
+    rig.spin()
+    assert statuses(rig)[-1].level == statuses(rig)[-1].ERROR
+    rig.drive(45, rig.ros.context.now + 0.05)
+    assert statuses(rig)[-1].level == statuses(rig)[-1].OK
+    changes = [
+        (r.severity, r.message.split(":")[0])
+        for r in rig.ros.context.logs
+        if r.message.startswith("diagnostics ")
+    ]
+    assert changes[-3:] == [
+        ("INFO", "diagnostics OK"),
+        ("ERROR", "diagnostics ERROR"),
+        ("INFO", "diagnostics OK"),
+    ], changes
+    assert all(values(s)["internal_errors"] == "0" for s in statuses(rig))
+    assert not [r for r in rig.ros.context.logs if "failed" in r.message]

@@ -19,6 +19,7 @@ published while ``publish_when_manual`` is true (the drive-by-wire gate decides)
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import traceback
 from typing import Any
@@ -52,7 +53,13 @@ from ncp_driver_ros.messages import (
     neurons_message,
 )
 from ncp_driver_ros.monitor import DriverMonitor, Level, ModelInfo
-from ncp_driver_ros.settings import ParamSpec, StartupError, build_settings, parameter_specs
+from ncp_driver_ros.settings import (
+    ParamSpec,
+    StartupError,
+    build_settings,
+    checked_value,
+    parameter_specs,
+)
 from ncp_driver_ros.speed import LatestSpeed
 
 __all__ = ["CAMERA_QOS", "COMMAND_QOS", "DriverNode", "main"]
@@ -88,8 +95,6 @@ AUDIT_QOS = QoSProfile(
     reliability=ReliabilityPolicy.RELIABLE,
     durability=DurabilityPolicy.VOLATILE,
 )
-
-_LOG_LEVEL = {Level.OK: "info", Level.WARN: "warning", Level.ERROR: "error", Level.STALE: "warning"}
 
 
 def _descriptor(spec: ParamSpec) -> ParameterDescriptor:
@@ -196,7 +201,7 @@ class DriverNode(Node):
                     f"{' in ' + spec.constraints if spec.constraints else ''} (a double needs a "
                     "decimal point in YAML: 3.0, not 3)"
                 ) from exc
-            values[spec.name] = parameter.value
+            values[spec.name] = checked_value(spec, parameter.value)
         return values
 
     # --- callbacks ------------------------------------------------------------------------
@@ -272,11 +277,22 @@ class DriverNode(Node):
             stamp = self.get_clock().now().to_msg()
             self._diagnostics_pub.publish(diagnostics_message(self._types, report, stamp))
             if report.level != self._last_level:
-                log = getattr(self.get_logger(), _LOG_LEVEL[report.level])
-                log(f"diagnostics {report.level.name}: {report.message}")
                 self._last_level = report.level
+                self._log_level_change(
+                    report.level, f"diagnostics {report.level.name}: {report.message}"
+                )
         except Exception as exc:
             self._internal_error("diagnostics timer", exc)
+
+    def _log_level_change(self, level: Level, text: str) -> None:
+        """One call site per severity: rclpy refuses a severity change at one call site."""
+        logger = self.get_logger()
+        if level == Level.OK:
+            logger.info(text)
+        elif level == Level.ERROR:
+            logger.error(text)
+        else:  # WARN, STALE
+            logger.warning(text)
 
     def _internal_error(self, where: str, exc: Exception) -> None:
         self._monitor.on_internal_error(where, exc)
@@ -287,24 +303,39 @@ class DriverNode(Node):
 
 
 def main(args: list[str] | None = None) -> int:
-    """``ros2 run ncp_driver_ros driver``: 0 after Ctrl-C or a launch shutdown, 1 if it cannot start."""
+    """``ros2 run ncp_driver_ros driver``: 0 after Ctrl-C or a launch shutdown, 1 if it cannot start.
+
+    Ctrl-C ends with 0 and no traceback wherever it lands: while the model loads, in ``spin``
+    (KeyboardInterrupt, or rclpy's RCLError "the given context is not valid" when the signal
+    shut the context down under the wait set), or while the node is taken down.
+    """
     rclpy.init(args=args)
+    try:
+        return _run()
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C while shutting down
+            rclpy.try_shutdown()
+
+
+def _run() -> int:
     try:
         node = DriverNode()
     except StartupError as exc:
         get_logger(NODE_NAME).fatal(f"cannot start: {exc}")
-        rclpy.try_shutdown()
         return 1
-    except (KeyboardInterrupt, ExternalShutdownException):  # stopped while loading the model
-        rclpy.try_shutdown()
+    except ExternalShutdownException:  # stopped while loading the model
         return 0
     try:
         rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
+    except ExternalShutdownException:
         pass
+    except RuntimeError:  # RCLError (a RuntimeError) from a context that SIGINT shut down
+        if rclpy.ok():
+            raise
     finally:
         node.destroy_node()
-        rclpy.try_shutdown()
     return 0
 
 

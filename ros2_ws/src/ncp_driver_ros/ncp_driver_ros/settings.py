@@ -25,6 +25,7 @@ __all__ = [
     "ParamSpec",
     "StartupError",
     "build_settings",
+    "checked_value",
     "parameter_specs",
     "parameter_table",
 ]
@@ -313,6 +314,46 @@ def parameter_table() -> str:
             f"| `{spec.name}` | {cell(spec.default)} | {spec.constraints} | {description} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _type_name(default: ParamValue) -> str:
+    if isinstance(default, bool):
+        return "a bool (true or false)"
+    if isinstance(default, int):
+        return "an integer"
+    if isinstance(default, float):
+        return "a double (with a decimal point: 3.0, not 3)"
+    if isinstance(default, str):
+        return "a string"
+    return "a list of strings, e.g. [cpu]"
+
+
+def checked_value(spec: ParamSpec, value: Any) -> Any:
+    """The declared value of ``spec`` if it has the spec's type; StartupError naming it if not.
+
+    rclpy gives a parameter overridden with an empty list (``-p name:=[]``, ``name: []`` in a
+    parameter file) back with no type and the value None instead of refusing it.
+    """
+    default = spec.default
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, float)
+    elif isinstance(default, str):
+        ok = isinstance(value, str)
+    else:
+        items = _plain(value) if value is not None else None
+        ok = isinstance(items, tuple) and all(isinstance(item, str) for item in items)
+    if ok:
+        return value
+    got = "no value (an empty list [] sets none)" if value is None else repr(value)
+    choices = f"; {spec.constraints}" if spec.constraints else ""
+    raise StartupError(
+        f"bad parameter {spec.name!r}: got {got}, expected {_type_name(default)}{choices} "
+        f"(default {spec.ros_default!r}); fix it in the parameter file or the -p override"
+    )
 
 
 def _plain(value: Any) -> Any:
