@@ -157,6 +157,7 @@ def test_setup_py_installs_node_launch_files_and_parameters(tmp_path):
     ).is_file()
     assert (share / "package.xml").read_bytes() == PACKAGE_XML.read_bytes()
     assert (share / "config" / "driver.yaml").is_file()
+    assert (share / "config" / "cyclonedds_large_images.xml").is_file()
     for name in ("driver.launch.py", "replay.launch.py"):
         assert (share / "launch" / name).read_bytes() == (REPO / "launch" / name).read_bytes()
     (entry_points,) = build.glob("*.egg-info/entry_points.txt")
