@@ -372,3 +372,27 @@ def test_every_diagnostics_level_change_is_logged_and_driving_stays_ok(rig):
     ], changes
     assert all(values(s)["internal_errors"] == "0" for s in statuses(rig))
     assert not [r for r in rig.ros.context.logs if "failed" in r.message]
+
+
+def test_a_silent_auto_mode_flag_means_manual_and_error(rig):
+    """Past auto_mode_timeout_s without a flag message: nothing autonomous is commanded and the
+    diagnostics say ERROR; the flag coming back engages again (with a state reset)."""
+    rig.start(publish_when_manual=False, auto_mode_timeout_s=0.5)
+    rig.set_auto(True)
+    stamps = rig.drive(30, START_TIME)
+    assert len(rig.commands()) == 30
+    rig.set_auto(None)  # the drive-by-wire's flag publisher goes silent; the camera goes on
+    more = rig.drive(30, stamps[-1] + PERIOD)
+    silent_after = rig.node._mode.timeout_s / PERIOD  # frames until it is past the timeout
+    published = len(rig.commands()) - 30
+    assert 0 < published <= silent_after + 1, "commands stop once the flag is past its timeout"
+    status = rig.tick_diagnostics()
+    assert status.level == status.ERROR
+    assert "vehicle/autonomous" in status.message and "manual assumed" in status.message
+    assert values(status)["auto_mode"] == "silent" and values(status)["autonomous"] == "false"
+    assert any("flag silent" in r.message and r.severity == "ERROR" for r in rig.ros.context.logs)
+    before = len(rig.commands())
+    rig.set_auto(True)  # it is back
+    rig.drive(45, more[-1] + 2 * PERIOD)
+    assert len(rig.commands()) == before + 45
+    assert statuses(rig)[-1].level == status.OK, statuses(rig)[-1].message

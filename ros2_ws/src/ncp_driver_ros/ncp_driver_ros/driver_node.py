@@ -44,7 +44,7 @@ from std_msgs.msg import Bool, Float32, Float32MultiArray
 from std_srvs.srv import Trigger
 
 from ncp_driver.errors import NcpDriverError
-from ncp_driver.runtime import SteeringModel, SteeringPipeline
+from ncp_driver.runtime import AutoModeWatch, SteeringModel, SteeringPipeline
 from ncp_driver_ros.messages import (
     MessageTypes,
     command_message,
@@ -142,7 +142,7 @@ class DriverNode(Node):
             raise StartupError(f"cannot load the model {config.model_path!r}: {exc}") from exc
         self._settings = settings
         self._types = MessageTypes.from_ros()
-        self._autonomous = False
+        self._mode = AutoModeWatch(config.auto_mode_timeout_s)
         self._speed = LatestSpeed(settings.speed_timeout_s)
         self._last_level: Level | None = None
         info = ModelInfo(
@@ -214,6 +214,7 @@ class DriverNode(Node):
         try:
             if self._speed_sub is not None:
                 self._pipeline.set_speed(self._speed.value(now))
+            self._apply_mode(now)
             result = self._pipeline.process_image(msg, now=now)
             # The pipeline gives a command only for a fresh, usable frame (never a repeat), so
             # a command here is never one the watchdog would hold back.
@@ -239,16 +240,30 @@ class DriverNode(Node):
     def _on_auto_mode(self, msg: Any) -> None:
         now = self._now()
         try:
-            autonomous = bool(msg.data)
-            if autonomous != self._autonomous:
-                kept = self._pipeline.config.manual_mode == "shadow"
-                engaged = "auto mode engaged: " + ("state kept (shadow)" if kept else "state reset")
-                self.get_logger().info(engaged if autonomous else "auto mode released")
-            self._autonomous = autonomous
-            self._pipeline.set_autonomous(autonomous, stamp=now)
+            self._mode.update(bool(msg.data), now)
             self._monitor.on_auto_mode(now)
+            self._apply_mode(now)
         except Exception as exc:
             self._internal_error("auto-mode callback", exc)
+
+    def _apply_mode(self, now: float) -> None:
+        """Give the pipeline the mode the flag says now (manual once the flag went silent)."""
+        autonomous = self._mode.autonomous(now)
+        if autonomous == self._pipeline.autonomous:
+            return
+        if autonomous:
+            kept = self._pipeline.config.manual_mode == "shadow"
+            self.get_logger().info(
+                "auto mode engaged: " + ("state kept (shadow)" if kept else "state reset")
+            )
+        elif self._mode.expired(now):
+            self.get_logger().error(
+                f"auto-mode flag silent for {self._mode.age(now):.2f} s (auto_mode_timeout_s "
+                f"{self._mode.timeout_s:g}): manual assumed, nothing autonomous commanded"
+            )
+        else:
+            self.get_logger().info("auto mode released")
+        self._pipeline.set_autonomous(autonomous, stamp=now)
 
     def _on_speed(self, msg: Any) -> None:
         try:
@@ -271,8 +286,13 @@ class DriverNode(Node):
     def _on_diagnostics(self) -> None:
         now = self._now()
         try:
+            self._apply_mode(now)
             report = self._monitor.report(
-                now, self._pipeline.stats, self._pipeline.watchdog_tripped(now), self._autonomous
+                now,
+                self._pipeline.stats,
+                self._pipeline.watchdog_tripped(now),
+                self._pipeline.autonomous,
+                auto_mode_silent_s=self._mode.age(now) if self._mode.expired(now) else None,
             )
             stamp = self.get_clock().now().to_msg()
             self._diagnostics_pub.publish(diagnostics_message(self._types, report, stamp))

@@ -83,6 +83,9 @@ PIPELINE_DESCRIPTIONS: dict[str, str] = {
     "needs speed_topic; no command while the speed is unknown).",
     "watchdog_timeout_s": "No usable frame for this long: no commands (the drive-by-wire must "
     "time out on their stamps) and diagnostics go to ERROR.",
+    "auto_mode_timeout_s": "No auto-mode message for this long: the car is treated as manual "
+    "(nothing autonomous is commanded) and diagnostics go to ERROR; the flag's publisher must "
+    "repeat it faster than this.",
     "reset_gap_s": "A gap between frame stamps longer than this resets the recurrent state.",
     "min_elapsed_s": "Lower clamp of the model's elapsed time between frames, s.",
     "max_elapsed_s": "Upper clamp of the model's elapsed time between frames, s.",
@@ -104,6 +107,7 @@ _PIPELINE_RANGES: dict[str, tuple[float, float]] = {
     "max_curvature_rate": (0.0, 100.0),
     "max_lateral_accel": (0.0, 50.0),
     "watchdog_timeout_s": (0.0, 60.0),
+    "auto_mode_timeout_s": (0.05, 60.0),
     "reset_gap_s": (0.0, 3600.0),
     "min_elapsed_s": (0.0, 10.0),
     "max_elapsed_s": (0.0, 10.0),
