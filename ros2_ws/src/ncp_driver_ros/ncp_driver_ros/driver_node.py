@@ -5,7 +5,10 @@ All behaviour (decoding, the model, state resets, limits, the watchdog, counters
 publishes what the pipeline returns, and reports diagnostics:
 
 - camera (sensor_msgs/Image or CompressedImage), sensor-data QoS with depth 1: a frame that
-  arrives while the previous one is processed replaces the queued one, so no queue builds up;
+  arrives while the previous one is processed replaces the queued one, so no queue builds up.
+  Subscribed with ``raw=True``: the callback gets the CDR bytes and
+  ``ncp_driver.images.read_image`` (the bag reader's too) views the pixels in them, so a 7 MB
+  full-resolution frame is never copied or turned into a Python message;
 - auto mode (std_msgs/Bool), reliable: engaging resets the recurrent state (in the pipeline);
 - optional speed (AckermannDriveStamped drive.speed) for the lateral-acceleration limit;
 - out: AckermannDriveStamped (stamped with the frame's stamp), Float32 curvature,
@@ -44,6 +47,7 @@ from std_msgs.msg import Bool, Float32, Float32MultiArray
 from std_srvs.srv import Trigger
 
 from ncp_driver.errors import NcpDriverError
+from ncp_driver.images import IMAGE_TYPES, CorruptImage, ImageDecodeError, read_image
 from ncp_driver.runtime import AutoModeWatch, SteeringModel, SteeringPipeline
 from ncp_driver_ros.messages import (
     MessageTypes,
@@ -165,9 +169,11 @@ class DriverNode(Node):
         self._diagnostics_pub = self.create_publisher(
             DiagnosticArray, settings.diagnostics_topic, AUDIT_QOS
         )
-        camera_type = CompressedImage if settings.camera_transport == "compressed" else Image
+        compressed = settings.camera_transport == "compressed"
+        camera_type = CompressedImage if compressed else Image
+        self._camera_msgtype = IMAGE_TYPES[1] if compressed else IMAGE_TYPES[0]
         self._camera_sub = self.create_subscription(
-            camera_type, settings.camera, self._on_image, CAMERA_QOS
+            camera_type, settings.camera, self._on_image, CAMERA_QOS, raw=True
         )
         self._auto_sub = self.create_subscription(
             Bool, settings.auto_mode_topic, self._on_auto_mode, AUTO_MODE_QOS
@@ -209,8 +215,12 @@ class DriverNode(Node):
     def _now(self) -> float:
         return float(self.get_clock().now().nanoseconds) * 1e-9
 
-    def _on_image(self, msg: Any) -> None:
+    def _on_image(self, data: bytes) -> None:
         now = self._now()
+        try:
+            msg: Any = read_image(data, self._camera_msgtype)
+        except ImageDecodeError as exc:  # the pipeline rejects and counts it
+            msg = CorruptImage(f"camera message does not read: {exc}")
         try:
             if self._speed_sub is not None:
                 self._pipeline.set_speed(self._speed.value(now))
