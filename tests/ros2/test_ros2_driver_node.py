@@ -396,3 +396,20 @@ def test_a_silent_auto_mode_flag_means_manual_and_error(rig):
     rig.drive(45, more[-1] + 2 * PERIOD)
     assert len(rig.commands()) == before + 45
     assert statuses(rig)[-1].level == status.OK, statuses(rig)[-1].message
+
+
+def test_the_camera_is_read_raw_and_damaged_bytes_are_counted_not_fatal(rig):
+    """The node takes the CDR bytes (raw=True) and reads them itself: a truncated frame is a
+    rejected frame with the reason, and the next good frame is commanded."""
+    rig.start()
+    (camera,) = [s for s in rig.node.subscriptions if s.topic_name == "/" + topics.CAMERA_RAW]
+    assert camera.raw, "the camera subscription hands over serialized bytes"
+    good = rig.ros.messages.to_wire(rig.image(START_TIME))
+    rig.at(START_TIME + LATENCY)
+    rig.camera.publish(good[: len(good) // 2])  # cut short on the wire
+    rig.spin()
+    assert rig.commands() == []
+    assert rig.node._pipeline.stats.frames_rejected == 1
+    assert any("truncated" in r.message for r in rig.ros.context.logs if r.severity == "WARN")
+    rig.send(rig.image(START_TIME + PERIOD))
+    assert len(rig.commands()) == 1
