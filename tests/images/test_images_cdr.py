@@ -77,7 +77,7 @@ def test_damaged_bytes_are_named_not_garbled():
     data = bytes(STORE.serialize_cdr(_ros_image(4, 4), "sensor_msgs/msg/Image"))
     with pytest.raises(ImageDecodeError, match="truncated: data"):
         read_image(data[:-1], "sensor_msgs/msg/Image")
-    with pytest.raises(ImageDecodeError, match="truncated: header.frame_id"):
+    with pytest.raises(ImageDecodeError, match=r"truncated: header\.frame_id"):
         read_image(data[:14], "sensor_msgs/msg/Image")
     with pytest.raises(ImageDecodeError, match="encapsulation"):
         read_image(b"\x00\x07\x00\x00" + data[4:], "sensor_msgs/msg/Image")
