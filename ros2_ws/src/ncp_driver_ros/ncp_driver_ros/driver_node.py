@@ -221,6 +221,10 @@ class DriverNode(Node):
             msg: Any = read_image(data, self._camera_msgtype)
         except ImageDecodeError as exc:  # the pipeline rejects and counts it
             msg = CorruptImage(f"camera message does not read: {exc}")
+        self._on_frame(msg, now)
+
+    def _on_frame(self, msg: Any, now: float) -> None:
+        """One camera message (any object with the Image or CompressedImage fields)."""
         try:
             if self._speed_sub is not None:
                 self._pipeline.set_speed(self._speed.value(now))
