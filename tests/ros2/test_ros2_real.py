@@ -6,6 +6,8 @@ each is skipped with that reason. With one, this module builds ``ncp_driver_ros`
 into a temporary prefix and runs, each in a fresh ``python -m pytest`` with that prefix on the
 ament and Python paths and a DDS domain of its own:
 
+- ``tests/ros2/test_ros2_launch_files.py`` again, now with ``ncp_driver_ros`` installed and
+  sourced (its results must not depend on that);
 - the package's launch_testing files (``ros2_ws/src/ncp_driver_ros/test``), as ``colcon test``
   runs them;
 - ``tests/ros2_real``: the node in its own process against a real rclpy peer (raw full-size,
@@ -31,6 +33,7 @@ from ros2_rig import ROS_PACKAGE
 
 REPO = ROS_PACKAGE.parents[2]
 REAL_TESTS = [
+    REPO / "tests" / "ros2" / "test_ros2_launch_files.py",  # with the package installed
     ROS_PACKAGE / "test" / "test_ros2_driver_launch.py",
     ROS_PACKAGE / "test" / "test_ros2_driver_bad_model_launch.py",
     REPO / "tests" / "ros2_real" / "test_ros2_real_node.py",
