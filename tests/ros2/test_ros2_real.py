@@ -12,7 +12,8 @@ ament and Python paths and a DDS domain of its own:
   runs them;
 - ``tests/ros2_real``: the node in its own process against a real rclpy peer (raw full-size,
   raw small and JPEG frames, the auto flag, watchdog, reset service, diagnostics, Ctrl-C, bad
-  parameters) and ``ros2 launch`` of the driver launch file.
+  parameters), ``ros2 launch`` of the driver launch file, and the facts about rclpy that the
+  stand-in mirrors, asserted of the real rclpy.
 
 A separate process because this one holds the rclpy stand-in: the real rclpy must never be
 imported next to it (the stand-in refuses to shadow it, and the other way round).
@@ -38,6 +39,7 @@ REAL_TESTS = [
     ROS_PACKAGE / "test" / "test_ros2_driver_bad_model_launch.py",
     REPO / "tests" / "ros2_real" / "test_ros2_real_node.py",
     REPO / "tests" / "ros2_real" / "test_ros2_real_launch.py",
+    REPO / "tests" / "ros2_real" / "test_ros2_real_rclpy_facts.py",
 ]
 
 

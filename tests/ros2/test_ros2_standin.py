@@ -261,7 +261,12 @@ def test_nodes_timers_qos_and_publishers_as_jazzy(ros):
         warnings.simplefilter("always")
         zero = QoSProfile(depth=0)
     assert "zero depth" in str(caught[0].message) and zero.history == HistoryPolicy.KEEP_LAST
-    QoSProfile(depth=1, deadline=None, lifespan=None, liveliness=1)
+    from rclpy.duration import Duration
+
+    second = Duration(seconds=1)
+    QoSProfile(depth=1, deadline=second, lifespan=second, liveliness=1)
+    with pytest.raises(AssertionError):
+        QoSProfile(depth=1, lifespan=None)  # a Duration or nothing, as rclpy
     bool_cls = ros.msg("std_msgs/msg/Bool")
     got = []
     sub = node.create_subscription(bool_cls, "flag", got.append, 10)

@@ -94,6 +94,10 @@ class QoSProfile:
             )
         self._reliability = ReliabilityPolicy(kwargs.get("reliability", ReliabilityPolicy.RELIABLE))
         self._durability = DurabilityPolicy(kwargs.get("durability", DurabilityPolicy.VOLATILE))
+        from rclpy_standin.time import Duration
+
+        for name in ("lifespan", "deadline", "liveliness_lease_duration"):
+            assert name not in kwargs or isinstance(kwargs[name], Duration), name  # as rclpy
         self._lifespan = kwargs.get("lifespan")
         self._deadline = kwargs.get("deadline")
         self._liveliness = LivelinessPolicy(
