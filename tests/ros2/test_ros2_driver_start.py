@@ -222,3 +222,62 @@ def test_ctrl_c_while_the_node_is_taken_down_exits_0(ros, driver_module, tiny_mo
     monkeypatch.setattr(driver_module.DriverNode, "destroy_node", interrupted)
     assert driver_module.main(_args(tiny_model)) == 0
     assert not ros.context.ok()
+
+
+def test_ctrl_c_while_the_node_module_is_imported_exits_0(ros, monkeypatch):
+    """The entry point imports rclpy and the pipeline inside main(): a Ctrl-C meanwhile is 0."""
+    import importlib
+    import sys
+
+    entry = importlib.import_module("ncp_driver_ros.entry")
+
+    class Interrupting:
+        def find_spec(self, name, path=None, target=None):
+            if name == "ncp_driver_ros.driver_node":
+                raise KeyboardInterrupt
+            return None
+
+    monkeypatch.delitem(sys.modules, "ncp_driver_ros.driver_node", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [Interrupting(), *sys.meta_path])
+    assert entry.main(["driver"]) == 0
+
+
+def test_a_ctrl_c_that_a_native_module_turned_into_another_error_is_still_0(
+    ros, monkeypatch, driver_module, tiny_model
+):
+    """onnxruntime turns a KeyboardInterrupt during its initialisation into ImportError."""
+    import importlib
+    import sys
+
+    entry = importlib.import_module("ncp_driver_ros.entry")
+
+    class Wrapping:
+        def find_spec(self, name, path=None, target=None):
+            if name == "ncp_driver_ros.driver_node":
+                try:
+                    raise KeyboardInterrupt
+                except KeyboardInterrupt as exc:
+                    raise ImportError("initialization failed") from exc
+            return None
+
+    monkeypatch.delitem(sys.modules, "ncp_driver_ros.driver_node", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [Wrapping(), *sys.meta_path])
+    assert entry.main(["driver"]) == 0
+    monkeypatch.setattr(sys, "meta_path", [m for m in sys.meta_path if not isinstance(m, Wrapping)])
+    with pytest.raises(ImportError):  # a real import error is not hidden
+        monkeypatch.setitem(sys.modules, "ncp_driver_ros.driver_node", None)
+        entry.main(["driver"])
+
+
+def test_ctrl_c_while_the_node_is_made_exits_0(ros, driver_module, tiny_model, monkeypatch):
+    """SIGINT right after rclpy.init: rclpy shuts the context down and making the node raises
+    RCLError ("the given context is not valid")."""
+    from rclpy.impl.implementation_singleton import rclpy_implementation
+
+    def sigint_then_make(*args, **kwargs):
+        ros.context.try_shutdown()
+        raise rclpy_implementation.RCLError("error creating node: the given context is not valid")
+
+    monkeypatch.setattr(driver_module, "DriverNode", sigint_then_make)
+    assert driver_module.main(_args(tiny_model)) == 0
+    assert [r for r in ros.context.logs if r.severity == "FATAL"] == []

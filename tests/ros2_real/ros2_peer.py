@@ -51,13 +51,13 @@ def driver_env() -> dict[str, str]:
 def start_driver(
     *params: str, transport: str = "raw", name: str = "ncp_driver"
 ) -> subprocess.Popen[str]:
-    """``python -m ncp_driver_ros.driver_node`` named ``name``, with the tiny model and ``-p``
+    """``python -m ncp_driver_ros.entry`` (what ``ros2 run`` starts) named ``name``, with the tiny model and ``-p``
     overrides."""
     args = [
         f"model_path:={MODEL}", "warmup_runs:=1", "diagnostics_period_s:=0.25",
         "auto_mode_timeout_s:=0.5", f"camera_transport:={transport}", *params,
     ]  # fmt: skip
-    command = [sys.executable, "-m", "ncp_driver_ros.driver_node", "--ros-args", "-r"]
+    command = [sys.executable, "-m", "ncp_driver_ros.entry", "--ros-args", "-r"]
     command.append(f"__node:={name}")
     for arg in args:
         command += ["-p", arg]

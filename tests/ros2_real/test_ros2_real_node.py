@@ -7,6 +7,7 @@ never timing: counts are lower bounds that allow for DDS losing a full-size best
 from __future__ import annotations
 
 import math
+import time
 
 import pytest
 from diagnostic_msgs.msg import DiagnosticStatus
@@ -105,6 +106,31 @@ def test_jpeg_frames_give_commands():
         code, output = stop(process)
         peer.close()
     assert code == 0 and "Traceback" not in output, output
+
+
+def _wait_until_python_catches_sigint(pid: int) -> None:
+    """Until the interpreter has installed its SIGINT handler (bit 2 of SigCgt). Before that,
+    and while the interpreter imports ``site`` (a few ms, longer on a loaded machine), a Ctrl-C
+    is Python's own to handle: no program code has run yet. The delays start after it."""
+    end = time.monotonic() + 30.0
+    while time.monotonic() < end:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            caught = next(line for line in status if line.startswith("SigCgt:"))
+        if int(caught.split()[1], 16) & (1 << (2 - 1)):
+            return
+        time.sleep(0.002)
+    raise AssertionError("the driver's Python never installed its SIGINT handler")
+
+
+@pytest.mark.parametrize("delay", [0.3, 0.6, 1.0])
+def test_ctrl_c_while_starting_exits_0_without_a_traceback(delay):
+    """Ctrl-C while Python imports rclpy and the pipeline, or while the model loads."""
+    process = start_driver(name="ncp_driver_early_ctrl_c")
+    _wait_until_python_catches_sigint(process.pid)
+    time.sleep(delay)
+    code, output = stop(process)
+    assert code == 0, output
+    assert "Traceback" not in output, output
 
 
 @pytest.mark.parametrize("attempt", range(3))

@@ -30,7 +30,7 @@ setup(
     extras_require={"test": ["pytest"]},
     entry_points={
         "console_scripts": [
-            "driver = ncp_driver_ros.driver_node:main",
+            "driver = ncp_driver_ros.entry:main",
         ],
     },
 )

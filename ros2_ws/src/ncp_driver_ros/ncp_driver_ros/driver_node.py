@@ -49,6 +49,7 @@ from std_srvs.srv import Trigger
 from ncp_driver.errors import NcpDriverError
 from ncp_driver.images import IMAGE_TYPES, CorruptImage, ImageDecodeError, read_image
 from ncp_driver.runtime import AutoModeWatch, SteeringModel, SteeringPipeline
+from ncp_driver_ros.entry import interrupted
 from ncp_driver_ros.messages import (
     MessageTypes,
     command_message,
@@ -339,9 +340,10 @@ class DriverNode(Node):
 def main(args: list[str] | None = None) -> int:
     """``ros2 run ncp_driver_ros driver``: 0 after Ctrl-C or a launch shutdown, 1 if it cannot start.
 
-    Ctrl-C ends with 0 and no traceback wherever it lands: while the model loads, in ``spin``
-    (KeyboardInterrupt, or rclpy's RCLError "the given context is not valid" when the signal
-    shut the context down under the wait set), or while the node is taken down.
+    Ctrl-C ends with 0 and no traceback wherever it lands: while the node is made or the model
+    loads, in ``spin`` (KeyboardInterrupt, or rclpy's RCLError "the given context is not valid"
+    when rclpy's signal handler shut the context down under the wait set or the node being
+    made), or while the node is taken down. (Before this: ``ncp_driver_ros.entry``.)
     """
     rclpy.init(args=args)
     try:
@@ -357,9 +359,15 @@ def _run() -> int:
     try:
         node = DriverNode()
     except StartupError as exc:
+        if interrupted(exc):  # a Ctrl-C inside onnxruntime while the model loaded
+            return 0
         get_logger(NODE_NAME).fatal(f"cannot start: {exc}")
         return 1
     except ExternalShutdownException:  # stopped while loading the model
+        return 0
+    except RuntimeError:  # RCLError: SIGINT shut the context down while the node was made
+        if rclpy.ok():
+            raise
         return 0
     try:
         rclpy.spin(node)
