@@ -5,18 +5,29 @@ Run by tests/ros2/test_ros2_real.py, which builds ncp_driver_ros and puts it on 
 
 from __future__ import annotations
 
+import importlib.util
+import shutil
 import signal
 import subprocess
+import sys
 import time
 
+import pytest
 from ros2_peer import MODEL, REPO, Peer
 
 LAUNCH = REPO / "launch" / "driver.launch.py"
 
 
+def _ros2(*args: str) -> list[str]:
+    """``ros2 ...`` run by this Python (the one with ncp_driver: replay.launch.py imports it)."""
+    ros2 = shutil.which("ros2")
+    assert ros2 is not None, "ros2 is not on PATH"
+    return [sys.executable, ros2, *args]
+
+
 def _launch(*args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        ["ros2", "launch", str(LAUNCH), *args],
+        _ros2("launch", str(LAUNCH), *args),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
 
@@ -51,3 +62,36 @@ def test_ctrl_c_ends_a_running_launch_with_0():
         peer.close()
     assert process.returncode == 0, output
     assert "Traceback" not in output, output
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("ros2bag") is None, reason="rosbag2 (ros2 bag) is not installed"
+)
+def test_replay_launch_plays_a_bag_through_the_node_and_records_its_commands(tmp_path):
+    """replay.launch.py with rosbag2: a synthetic bag played (serialized frames on the wire, the
+    node on the bag's clock), the commands recorded into a new bag."""
+    from ncp_driver.bags import Recording
+
+    bag = tmp_path / "drive"
+    made = subprocess.run(
+        [
+            sys.executable, "-m", "ncp_driver.synth.cli", "--out", str(bag),
+            "--format", "ros2-sqlite3", "--duration", "4", "--size", "120x192",
+            "--camera-hz", "15", "--takeovers", "0", "--no-progress",
+        ],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stdout + made.stderr
+    output = tmp_path / "replayed"
+    process = subprocess.Popen(
+        _ros2(
+            "launch", str(REPO / "launch" / "replay.launch.py"), f"bag:={bag}",
+            f"model:={MODEL}", f"output:={output}", "delay_s:=2.0", "linger_s:=1.5",
+        ),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    out, _ = process.communicate(timeout=120)
+    assert process.returncode == 0, out
+    with Recording([output]) as recording:
+        commands = list(recording.messages(["/ncp/steering_cmd"]))
+    assert len(commands) >= 40, f"{len(commands)} commands for 60 frames\n{out[-3000:]}"
