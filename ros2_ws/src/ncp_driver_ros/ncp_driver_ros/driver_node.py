@@ -222,6 +222,9 @@ class DriverNode(Node):
             msg: Any = read_image(data, self._camera_msgtype)
         except ImageDecodeError as exc:  # the pipeline rejects and counts it
             msg = CorruptImage(f"camera message does not read: {exc}")
+        except Exception as exc:  # nothing after start may stop the node
+            self._internal_error("camera callback", exc)
+            return
         self._on_frame(msg, now)
 
     def _on_frame(self, msg: Any, now: float) -> None:
