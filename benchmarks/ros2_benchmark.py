@@ -19,7 +19,9 @@ Cases, in one run:
 - ``profile``: the shipped profile (config/cyclonedds_large_images.xml), typed subscription;
 - ``after``: the shipped profile and the raw subscription (CDR bytes, pixels viewed in place).
 - ``small``: as ``after`` with a 64 x 48 frame: what this machine's scheduling and DDS cost
-  without the size, the floor the full-size figures are to be read against.
+  without the size, the floor the full-size figures are to be read against;
+- ``dds only``: as ``after``, but the node replaced by a raw reader that sends each frame's
+  stamp straight back (no pipeline): the transport's share of the latency.
 
 each with a BEST_EFFORT camera writer (sensor-data QoS, as camera drivers publish) and a
 RELIABLE one. The node's camera reader is best effort with depth 1: at 30 Hz and a few ms per
@@ -81,6 +83,40 @@ def serve_driver(raw: bool) -> int:
     args = ["driver", "--ros-args", "-p", f"model_path:={MODEL}", "-p", "warmup_runs:=5"]
     rclpy.init(args=args)
     node = driver_node.DriverNode() if raw else TypedDriver()
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+def serve_echo() -> int:
+    """DDS alone: a raw camera reader that sends each frame's stamp straight back as a command
+    (no pipeline): the transport's share of the node's latency."""
+    import rclpy
+    from ackermann_msgs.msg import AckermannDriveStamped
+    from rclpy.executors import ExternalShutdownException
+    from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+    from sensor_msgs.msg import Image
+
+    from ncp_driver.images import read_image
+
+    rclpy.init()
+    node = rclpy.create_node("bench_echo")
+    reliable = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
+    out = node.create_publisher(AckermannDriveStamped, "ncp/steering_cmd", reliable)
+    camera_qos = QoSProfile(depth=1, reliability=qos_profile_sensor_data.reliability)
+
+    def echo(data: bytes) -> None:
+        msg = AckermannDriveStamped()
+        stamp = read_image(data, "sensor_msgs/msg/Image").header.stamp
+        msg.header.stamp.sec, msg.header.stamp.nanosec = stamp.sec, stamp.nanosec
+        out.publish(msg)
+
+    node.create_subscription(Image, "camera/image_raw", echo, camera_qos, raw=True)
     try:
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
@@ -164,6 +200,7 @@ def serve_camera(seconds: float, rate: float, height: int, width: int, reliable:
         time.sleep(max(0.0, next_at - time.monotonic()))
     time.sleep(1.0)  # the last commands and a diagnostics period
     executor.shutdown(timeout_sec=1.0)
+    spinner.join(timeout=5.0)
     counted = set(sent[round(WARMUP_S * rate) :])
     latencies = [(recv - stamp * 1e-9) * 1000.0 for stamp, recv in received if stamp in counted]
     print(
@@ -243,6 +280,7 @@ def run_case(
     reliable: bool,
     args: argparse.Namespace,
     size: tuple[int, int] | None = None,
+    serve: str = "",
 ) -> dict[str, Any]:
     env = dict(os.environ)
     env["ROS_DOMAIN_ID"] = str(random.randint(201, 230))
@@ -252,7 +290,7 @@ def run_case(
         env["CYCLONEDDS_URI"] = f"{uri},{PROFILE.as_uri()}" if uri else PROFILE.as_uri()
     me = [sys.executable, str(Path(__file__).resolve())]
     driver = subprocess.Popen(
-        [*me, "--serve-driver", "raw" if raw else "typed"],
+        [*me, "--serve-echo"] if serve == "echo" else [*me, "--serve-driver", "raw" if raw else "typed"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
@@ -273,7 +311,7 @@ def run_case(
             driver.kill()
             driver.communicate()
     lines = [line for line in camera.stdout.splitlines() if line.startswith("{")]
-    if camera.returncode != 0 or not lines:
+    if not lines:  # (the figures count even if the process then failed to tear down)
         raise RuntimeError(f"camera process failed ({camera.returncode}): {camera.stderr[-2000:]}")
     result = json.loads(lines[-1])
     latencies = result.pop("latencies_ms")
@@ -297,10 +335,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--serve-driver", choices=("raw", "typed"), help=argparse.SUPPRESS)
     parser.add_argument("--serve-camera", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-echo", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--reliable", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_driver:
         return serve_driver(args.serve_driver == "raw")
+    if args.serve_echo:
+        return serve_echo()
     if args.serve_camera:
         return serve_camera(args.seconds, args.rate, args.height, args.width, args.reliable)
     if not os.environ.get("AMENT_PREFIX_PATH"):
@@ -344,6 +385,14 @@ def main(argv: list[str] | None = None) -> int:
         f"{small['p99_ms']:7.2f} {node:>21}   (64 x 48 rgb8, the after settings: the floor)"
     )
     results.append(small)
+    echo = run_case("dds only", True, True, False, args, serve="echo")
+    print(
+        f"{'dds only':8} {'best_effort':12} {echo['sent']:5d} {echo['commands']:5d} "
+        f"{echo['lost']:5d} {100 * echo['lost_share']:5.1f}% {echo['median_ms']:9.2f} "
+        f"{echo['p99_ms']:7.2f} {'-':>21}   (full size, the after settings, no pipeline: "
+        "the transport)"
+    )
+    results.append(echo)
     by = {(r["case"], r["writer"]): r for r in results}
     before, after = by[("before", "best_effort")], by[("after", "best_effort")]
     ok = after["lost"] == 0 and after["median_ms"] <= 5.0 and after["p99_ms"] <= 10.0
