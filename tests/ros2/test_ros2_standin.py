@@ -279,3 +279,20 @@ def test_nodes_timers_qos_and_publishers_as_jazzy(ros):
     node.destroy_timer(node.timers[0])  # the period-0 timer would always be ready
     ros.executor.spin_until_idle()
     assert [m.data for m in got] == [True]
+
+
+def test_spin_returns_after_a_shutdown_from_a_callback_and_raises_after_one_from_outside(ros):
+    import rclpy
+    from rclpy.executors import ExternalShutdownException
+
+    node = _node(ros)
+    node.create_timer(0.5, rclpy.shutdown)  # a callback shuts the context down: spin returns
+    ros.context.on_idle = lambda: ros.context.advance(0.5)
+    rclpy.spin(node)
+    assert not ros.context.ok()
+
+    ros.context.init(None)
+    other = _node(ros, name="m")
+    ros.context.on_idle = ros.context.try_shutdown  # as rclpy's SIGINT handler, mid-wait
+    with pytest.raises(ExternalShutdownException):
+        rclpy.spin(other)
