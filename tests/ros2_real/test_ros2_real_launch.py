@@ -6,22 +6,28 @@ Run by tests/ros2/test_ros2_real.py, which builds ncp_driver_ros and puts it on 
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
-from ros2_peer import MODEL, REPO, Peer
+from ros2_peer import MODEL, PROFILE, REPO, Peer
 
 LAUNCH = REPO / "launch" / "driver.launch.py"
 
 
 def _ros2(*args: str) -> list[str]:
-    """``ros2 ...`` run by this Python (the one with ncp_driver: replay.launch.py imports it)."""
+    """``ros2 ...`` run by this Python (the one with ncp_driver: replay.launch.py imports it).
+    ``ros2`` from PATH, else from the ament prefixes (a venv activated twice drops PATH entries)."""
     ros2 = shutil.which("ros2")
-    assert ros2 is not None, "ros2 is not on PATH"
+    for prefix in os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep):
+        if ros2 is None and prefix and (Path(prefix) / "bin" / "ros2").is_file():
+            ros2 = str(Path(prefix) / "bin" / "ros2")
+    assert ros2 is not None, f"no ros2 on PATH nor in AMENT_PREFIX_PATH: {os.environ.get('PATH')}"
     return [sys.executable, ros2, *args]
 
 
@@ -30,6 +36,23 @@ def _launch(*args: str) -> subprocess.Popen[str]:
         _ros2("launch", str(LAUNCH), *args),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
+
+
+def _child_environment(parent: int, marker: str) -> dict[str, str]:
+    """The environment of ``parent``'s child process whose command line holds ``marker``."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            ppid = int(next(x for x in status.splitlines() if x.startswith("PPid:")).split()[1])
+            if ppid == parent and marker in cmdline:
+                raw = (entry / "environ").read_bytes().split(b"\0")
+                return dict(item.decode().split("=", 1) for item in raw if b"=" in item)
+        except (OSError, StopIteration, ValueError):
+            continue
+    raise AssertionError(f"no child of {parent} runs {marker}")
 
 
 def test_a_driver_that_cannot_start_fails_the_launch():
@@ -45,7 +68,7 @@ def test_a_missing_dds_profile_fails_the_launch():
     assert process.returncode != 0 and "dds_profile" in output, output
 
 
-def test_ctrl_c_ends_a_running_launch_with_0():
+def test_a_running_launch_applies_the_dds_profile_and_ends_with_0_on_ctrl_c():
     peer = Peer("ncp_driver_launch_peer")
     process = _launch(f"model:={MODEL}")
     try:
@@ -54,6 +77,8 @@ def test_ctrl_c_ends_a_running_launch_with_0():
         while time.monotonic() < end and process.poll() is None and not up:
             up = peer.spin_until(peer.reset.service_is_ready, timeout=1.0)
         assert up, "the launched driver never offered its reset service"
+        uri = _child_environment(process.pid, "ncp_driver_ros").get("CYCLONEDDS_URI", "")
+        assert PROFILE.as_uri() in uri.split(","), f"dds_profile not applied: {uri!r}"
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=60)
     finally:
