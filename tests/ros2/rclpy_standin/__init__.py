@@ -174,17 +174,24 @@ def installed(
     store: Typestore | None = None,
     purge: tuple[str, ...] = (),
     check_fields: bool | None = None,
+    distro: str = "jazzy",
 ) -> Iterator[StandIn]:
     """Put the stand-in's modules in ``sys.modules`` for the block; take them out after.
 
     ``purge`` names modules that imported the stand-in (the node module) and must be dropped
     afterwards, so that nothing outside the block sees stand-in classes. ``check_fields``:
     message field checks as Humble (True) or Jazzy (False; None: ``ROS_PYTHON_CHECK_FIELDS``).
+    ``distro``: ``"jazzy"`` or ``"humble"``, where their rclpy differs (Humble: fields always
+    checked, no ``create_timer(autostart=)``, no ``Node(enable_logger_service=)``, no warning
+    for a KEEP_LAST depth of 0).
     """
     if store is None:
         from ncp_driver.bags.typestore import make_typestore
 
         store = make_typestore()
+    api.set_distro(distro)
+    if distro == "humble":
+        check_fields = True  # Humble's generated messages always check
     factory = MessageFactory(store, check_fields)
     modules = _modules(factory)
     clashes = [name for name in modules if name in sys.modules]
@@ -199,6 +206,7 @@ def installed(
         yield StandIn(factory)
     finally:
         api.try_shutdown()
+        api.set_distro("jazzy")
         for name in modules:
             sys.modules.pop(name, None)
         for name in list(sys.modules):

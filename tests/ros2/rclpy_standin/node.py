@@ -209,9 +209,12 @@ class Node:
         parameter_overrides: list[Parameter] | None = None,
         allow_undeclared_parameters: bool = False,
         automatically_declare_parameters_from_overrides: bool = False,
-        enable_logger_service: bool = False,
+        enable_logger_service: bool | None = None,
     ) -> None:
         from rclpy_standin import api  # the installed default context and message factory
+
+        if enable_logger_service is not None and api.distro() == "humble":
+            raise TypeError("__init__() got an unexpected keyword argument 'enable_logger_service'")
 
         self.context = api.get_default_context() if context is None else context
         if not self.context.ok():
@@ -461,8 +464,13 @@ class Node:
         callback: Callable[[], None],
         callback_group: Any = None,
         clock: Clock | None = None,
-        autostart: bool = True,
+        autostart: bool | None = None,
     ) -> Timer:
+        from rclpy_standin import api
+
+        if autostart is not None and api.distro() == "humble":
+            raise TypeError("create_timer() got an unexpected keyword argument 'autostart'")
+        autostart = True if autostart is None else autostart
         period_ns = int(float(timer_period_sec) * S_TO_NS)
         if period_ns < 0:  # rcl_timer_init2: RCL_RET_INVALID_ARGUMENT; 0 is accepted
             raise RCLError("timer period must be non-negative, at ./src/rcl/timer.c")

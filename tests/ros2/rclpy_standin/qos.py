@@ -86,7 +86,13 @@ class QoSProfile:
         if self._history == HistoryPolicy.KEEP_LAST and "depth" not in kwargs:
             raise InvalidQoSProfileException("History set to KEEP_LAST without a depth setting.")
         self._depth = int(kwargs.get("depth", 10))
-        if self._history == HistoryPolicy.KEEP_LAST and self._depth == 0:
+        from rclpy_standin import api
+
+        if (
+            self._history == HistoryPolicy.KEEP_LAST
+            and self._depth == 0
+            and api.distro() != "humble"
+        ):
             warnings.warn(
                 "A zero depth with KEEP_LAST doesn't make sense; no data could be stored. "
                 "This will be interpreted as SYSTEM_DEFAULT",
