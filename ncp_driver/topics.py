@@ -16,6 +16,7 @@ __all__ = [
     "GPS",
     "HUMAN_STEERING",
     "NEURONS",
+    "ODOMETRY",
     "TYPES",
     "absolute",
 ]
@@ -26,6 +27,7 @@ CAMERA_COMPRESSED = "camera/image_raw/compressed"  # sensor_msgs/msg/CompressedI
 AUTO_MODE = "vehicle/autonomous"  # std_msgs/msg/Bool, True while the car drives itself
 GPS = "gps/fix"  # sensor_msgs/msg/NavSatFix
 HUMAN_STEERING = "vehicle/steering"  # ackermann_msgs/msg/AckermannDriveStamped, what the car did
+ODOMETRY = "odom"  # nav_msgs/msg/Odometry, the vehicle's motion (simulated drives: the true state)
 
 # Outputs (what the node publishes and the replay writes).
 COMMAND = "ncp/steering_cmd"  # ackermann_msgs/msg/AckermannDriveStamped
@@ -39,6 +41,7 @@ TYPES: dict[str, str] = {
     AUTO_MODE: "std_msgs/msg/Bool",
     GPS: "sensor_msgs/msg/NavSatFix",
     HUMAN_STEERING: "ackermann_msgs/msg/AckermannDriveStamped",
+    ODOMETRY: "nav_msgs/msg/Odometry",
     COMMAND: "ackermann_msgs/msg/AckermannDriveStamped",
     CURVATURE: "std_msgs/msg/Float32",
     NEURONS: "std_msgs/msg/Float32MultiArray",

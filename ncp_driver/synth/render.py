@@ -195,6 +195,11 @@ class Renderer:
         self.ground_w = np.ascontiguousarray(weights).reshape(len(_GROUND), -1)
         self.planes = np.empty((3, (b - a) * (d - c)), dtype=np.float32)
         self._canvas = np.zeros((self.rh, self.rw, 3), dtype=np.uint8)
+        # The upscale is done on whole rows but only on the columns around the window, cut
+        # where rendered and frame columns line up exactly (x * width / rw an integer), so
+        # the frame's pixels there are those of the whole frame's resize.
+        unit = self.rw // math.gcd(self.rw, self.width)
+        self._columns = (c // unit * unit, min(self.rw, -(-d // unit) * unit))
 
     # -- per frame -----------------------------------------------------------------------
 
@@ -221,9 +226,13 @@ class Renderer:
             self._canvas[a:b, c:d] = cv2.merge([channels[0], channels[1], channels[2]])
             if (self.rh, self.rw) == (self.height, self.width):
                 return self._canvas.copy()
-            return cv2.resize(
-                self._canvas, (self.width, self.height), interpolation=cv2.INTER_LINEAR
+            left, right = self._columns
+            x0, x1 = left * self.width // self.rw, right * self.width // self.rw
+            frame = np.zeros((self.height, self.width, 3), dtype=np.uint8)
+            frame[:, x0:x1] = cv2.resize(
+                self._canvas[:, left:right], (x1 - x0, self.height), interpolation=cv2.INTER_LINEAR
             )
+            return frame
         n_sky = self.g0 * self.rw
         noise = self._noise(index)
         if self.g0 < self.rh:

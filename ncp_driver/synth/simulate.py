@@ -32,7 +32,7 @@ from ncp_driver.synth.vehicle import (
 )
 from ncp_driver.takeover import find_takeovers
 
-__all__ = ["Drive", "GpsTrack", "ModeTrack", "Trajectory", "simulate_drive"]
+__all__ = ["Drive", "GpsTrack", "ModeTrack", "Trajectory", "gps_track", "simulate_drive"]
 
 _WGS84_A = 6378137.0
 _WGS84_E2 = 6.69437999014e-3
@@ -206,7 +206,7 @@ def simulate_drive(config: DriveConfig) -> Drive:
 
     camera = sim.sample(_stamps_ns(start_ns, config.duration_s, config.camera_hz))
     steering = sim.sample(_stamps_ns(start_ns, config.duration_s, config.steering_hz))
-    gps = _gps(config, sim, _stamps_ns(start_ns, config.duration_s, config.gps_hz), gps_rng)
+    gps = gps_track(config, sim, _stamps_ns(start_ns, config.duration_s, config.gps_hz), gps_rng)
 
     mode_stamps = _stamps_ns(start_ns, config.duration_s, config.mode_hz)
     mode = ModeTrack(stamps_ns=mode_stamps, auto=schedule.is_auto(mode_stamps - start_ns))
@@ -331,7 +331,7 @@ def _integrate(
     )
 
 
-def _gps(
+def gps_track(
     config: DriveConfig, sim: Trajectory, stamps_ns: np.ndarray, rng: np.random.Generator
 ) -> GpsTrack:
     """Fixes with white noise and a slowly drifting bias, converted to WGS84 about the origin."""
