@@ -256,12 +256,15 @@ def drive_closed_loop(
         )  # fmt: skip
         # Advance to the next tick, stopping at any camera frame in [t, t + tick).
         now = t_ns
-        while needs_frames and frame_ns(k) < t_ns + tick:
+        # (The steps are split at frame times whether or not a frame is drawn: the same
+        # physics with and without a camera, e.g. the expert with and without a bag.)
+        while frame_ns(k) < t_ns + tick:
             at = frame_ns(k)
             if at > now:
                 vehicle.advance(curvature, (at - now) * 1e-9)
                 now = at
-            take_frame(k, at, vehicle.state)
+            if needs_frames:
+                take_frame(k, at, vehicle.state)
             k += 1
         vehicle.advance(curvature, (t_ns + tick - now) * 1e-9)
         n += 1
