@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -200,7 +201,8 @@ def drive_closed_loop(
     )
     start_ns = round(cfg.start_epoch_s * 1e9)
     frames = FrameRecord()
-    camera: list[Message] = []
+    camera: list[Future[Message]] = []
+    encoder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ncp-sim-camera")
     rows: list[tuple[float, ...]] = []
     auto = False
     manual_since = 0.0
@@ -224,55 +226,60 @@ def drive_closed_loop(
             if result.command is not None:
                 actuator.command(t_ns * 1e-9, result.command.curvature)
         if bag_camera is not None and i % bag_camera.every == 0:
+            # Encoded in a worker thread (OpenCV releases the GIL), kept in frame order.
             camera.append(
-                camera_message(
-                    typestore, rgb, stamp_ns, i, bag_camera.compressed,
+                encoder.submit(
+                    camera_message, typestore, rgb, stamp_ns, i, bag_camera.compressed,
                     jpeg_quality=bag_camera.jpeg_quality,
                 )
             )  # fmt: skip
 
-    while vehicle.state.pose.road_s < world.end_s:
-        if n > limit_ticks:
-            raise SimError(f"road {cfg.seed}: the drive did not reach its end (internal limit)")
-        t_ns = n * tick
-        state = vehicle.state
-        t = t_ns * 1e-9
-        if not auto and (
-            (not engage_s and t >= settings.engage_at_s)
-            or (engage_s and rule.hands_back(state, manual_since))
-        ):
-            auto = True
-            engage_s.append(t)
-            actuator.engage(state.curvature)
-        if auto:
-            curvature = actuator.step(t, dt) if pilot is not None else human.step(vehicle, 0.6)
-        else:
-            curvature = human.step(vehicle, 1.0)
-        rows.append(
-            (
-                t_ns, state.pose.x, state.pose.y, state.pose.heading, state.speed, curvature,
-                state.lateral_error, state.heading_error, state.pose.road_s, auto,
-            )
-        )  # fmt: skip
-        # Advance to the next tick, stopping at any camera frame in [t, t + tick).
-        now = t_ns
-        # (The steps are split at frame times whether or not a frame is drawn: the same
-        # physics with and without a camera, e.g. the expert with and without a bag.)
-        while frame_ns(k) < t_ns + tick:
-            at = frame_ns(k)
-            if at > now:
-                vehicle.advance(curvature, (at - now) * 1e-9)
-                now = at
-            if needs_frames:
-                take_frame(k, at, vehicle.state)
-            k += 1
-        vehicle.advance(curvature, (t_ns + tick - now) * 1e-9)
-        n += 1
-        if auto and rule.takes_over(vehicle.state):
-            auto = False
-            manual_since = n * tick * 1e-9
-            takeover_s.append(manual_since)
-            human.take_over(curvature)
+    try:
+        while vehicle.state.pose.road_s < world.end_s:
+            if n > limit_ticks:
+                raise SimError(f"road {cfg.seed}: the drive did not reach its end (internal limit)")
+            t_ns = n * tick
+            state = vehicle.state
+            t = t_ns * 1e-9
+            if not auto and (
+                (not engage_s and t >= settings.engage_at_s)
+                or (engage_s and rule.hands_back(state, manual_since))
+            ):
+                auto = True
+                engage_s.append(t)
+                actuator.engage(state.curvature)
+            if auto:
+                curvature = actuator.step(t, dt) if pilot is not None else human.step(vehicle, 0.6)
+            else:
+                curvature = human.step(vehicle, 1.0)
+            rows.append(
+                (
+                    t_ns, state.pose.x, state.pose.y, state.pose.heading, state.speed, curvature,
+                    state.lateral_error, state.heading_error, state.pose.road_s, auto,
+                )
+            )  # fmt: skip
+            # Advance to the next tick, stopping at any camera frame in [t, t + tick).
+            now = t_ns
+            # (The steps are split at frame times whether or not a frame is drawn: the same
+            # physics with and without a camera, e.g. the expert with and without a bag.)
+            while frame_ns(k) < t_ns + tick:
+                at = frame_ns(k)
+                if at > now:
+                    vehicle.advance(curvature, (at - now) * 1e-9)
+                    now = at
+                if needs_frames:
+                    take_frame(k, at, vehicle.state)
+                k += 1
+            vehicle.advance(curvature, (t_ns + tick - now) * 1e-9)
+            n += 1
+            if auto and rule.takes_over(vehicle.state):
+                auto = False
+                manual_since = n * tick * 1e-9
+                takeover_s.append(manual_since)
+                human.take_over(curvature)
+        messages = [f.result() for f in camera]
+    finally:
+        encoder.shutdown(wait=True, cancel_futures=True)
     table = np.array(rows, dtype=np.float64)
     return RunRecord(
         world=world,
@@ -290,7 +297,7 @@ def drive_closed_loop(
         engage_s=engage_s,
         takeover_s=takeover_s,
         frames=frames,
-        camera=camera,
+        camera=messages,
         wall_s=time.perf_counter() - begin,
         frame_count=k,
     )
