@@ -18,6 +18,8 @@ OFFLINE_MODULES = [
     "ncp_driver.bags.cli",
     "ncp_driver.synth",
     "ncp_driver.replay.cli",
+    "ncp_driver.sim.cli",
+    "ncp_driver.report.closed_loop",
     "ncp_driver.audit.analyses",
     "ncp_driver.report.audit",
     "ncp_driver.demo",
