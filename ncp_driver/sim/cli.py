@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ncp_driver.bags.output import atomic_dir, check_new
 from ncp_driver.errors import NcpDriverError
 from ncp_driver.models import default_model_path
@@ -30,8 +32,11 @@ from ncp_driver.sim.outputs import (
     write_plot,
 )
 from ncp_driver.sim.settings import DEFAULT_ROAD_SEED, SimSettings
+from ncp_driver.synth.vehicle import START_S
 
 __all__ = ["build_parser", "main"]
+
+_RAW_BAG_LIMIT = 2e9  # bytes of raw frames one run may hold before its bag is written
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -229,6 +234,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise SimError(f"--bag-camera-every {args.bag_camera_every} must be >= 1")
         if args.jobs < 1:
             raise SimError(f"--jobs {args.jobs} must be >= 1")
+        _check_bag_size(args, settings)
         check_new([args.out], args.force)
         pipeline = parse_params(args.param)
         paths = list(args.model) or ([] if args.expert else [default_model_path()])
@@ -274,7 +280,8 @@ def _simulate(
                         else tmp / BAGS_DIR / bag_name(driver.name, level, seed)
                     )
                     tasks.append(RunTask(driver, level, seed, bag, camera))
-        (tmp / BAGS_DIR).mkdir(exist_ok=not args.no_bags)
+        if not args.no_bags:
+            (tmp / BAGS_DIR).mkdir()
         show = sys.stderr.isatty() if args.progress is None else args.progress
         bar = _bar(len(tasks), show)
         try:
@@ -292,24 +299,41 @@ def _simulate(
             runs.append(run)
             tracks.append({**head, "road_seed": task.road_seed, **result["track"]})
             timings.append({**head, "road_seed": task.road_seed, **result["timing"]})
-        roads = []
-        for seed in settings.road_seeds:
-            world = make_world(settings, seed)
-            curves = world.road.knots_curvature
-            roads.append({
-                "seed": seed,
-                "length_m": settings.road_m,
-                "min_radius_m": round(1.0 / float(abs(curves).max()), 1) if abs(curves).max() > 0 else None,
-            })  # fmt: skip
+        roads = [_road(settings, seed) for seed in settings.road_seeds]
         doc = active_document(settings.to_dict(), [d.describe() for d in drivers], roads, runs)
         write_json(tmp / ACTIVE_JSON, doc)
         write_json(tmp / TRACKS_JSON, {"tracks": tracks})
         timing = {"runs": timings, "jobs": args.jobs}
         write_json(tmp / TIMING_JSON, timing)
         write_plot(doc, tmp / ACTIVE_PNG)
-        if args.no_bags:
-            (tmp / BAGS_DIR).rmdir()
     return doc, timing
+
+
+def _road(settings: SimSettings, seed: int) -> dict[str, Any]:
+    """A road of the set: its seed, the length driven, its tightest radius on that stretch."""
+    world = make_world(settings, seed)
+    road = world.road
+    driven = (road.s >= START_S) & (road.s <= world.end_s)
+    tightest = float(np.abs(road.curvature[driven]).max()) if driven.any() else 0.0
+    return {
+        "seed": seed,
+        "length_m": settings.road_m,
+        "min_radius_m": round(1.0 / tightest, 1) if tightest > 0 else None,
+    }
+
+
+def _check_bag_size(args: argparse.Namespace, settings: SimSettings) -> None:
+    """Refuse raw camera bags that would not fit in memory (frames are kept until written)."""
+    if args.no_bags or args.bag_camera != "raw":
+        return
+    frames = settings.road_m / 5.0 * settings.camera_hz / args.bag_camera_every  # 5 m/s worst
+    size = frames * settings.height * settings.width * 3
+    if size > _RAW_BAG_LIMIT:
+        raise SimError(
+            f"--bag-camera raw with --bag-camera-every {args.bag_camera_every} would hold up to "
+            f"{size / 1e9:.1f} GB of frames per run: use --bag-camera jpeg, a larger "
+            "--bag-camera-every, a shorter --road-m or a smaller --size"
+        )
 
 
 class _NoBar:

@@ -81,4 +81,6 @@ def test_bad_settings_are_usage_errors(zero_model: Path, tmp_path: Path) -> None
     assert main([*base, "--hold", "0.2"]) == 2  # shorter than the takeover debounce
     assert main([*base, "--noise-std", "-1"]) == 2
     assert main([*base, "--compute-delay", "soon"]) == 2
+    raw = ["--bag-camera", "raw", "--bag-camera-every", "1", "--road-m", "5000"]
+    assert main([*base, *raw, "--size", "1208x1920"]) == 2  # frames that would not fit in memory
     assert main(["--model", str(tmp_path / "missing.onnx"), "--out", str(tmp_path / "y")]) == 2
