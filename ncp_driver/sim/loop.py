@@ -37,7 +37,7 @@ from ncp_driver.synth.driver import HumanDriver
 from ncp_driver.synth.messages import Message, camera_message
 from ncp_driver.synth.render import Renderer
 from ncp_driver.synth.road import Road, make_road
-from ncp_driver.synth.vehicle import START_S, Vehicle, VehicleState
+from ncp_driver.synth.vehicle import MAX_CURVATURE, START_S, Vehicle, VehicleState
 
 __all__ = ["BagCamera", "FrameRecord", "RunRecord", "World", "drive_closed_loop", "make_world"]
 
@@ -252,6 +252,7 @@ def drive_closed_loop(
                 curvature = actuator.step(t, dt) if pilot is not None else human.step(vehicle, 0.6)
             else:
                 curvature = human.step(vehicle, 1.0)
+            curvature = min(max(curvature, -MAX_CURVATURE), MAX_CURVATURE)  # what the car drives
             rows.append(
                 (
                     t_ns, state.pose.x, state.pose.y, state.pose.heading, state.speed, curvature,
