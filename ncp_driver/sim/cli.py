@@ -159,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bag = p.add_argument_group("bags")
     bag.add_argument("--no-bags", action="store_true", help="write no bag per run")
+    bag.add_argument("--bag-storage", choices=("mcap", "sqlite3"), default="mcap")
     bag.add_argument("--bag-camera", choices=("jpeg", "raw", "none"), default="jpeg")
     bag.add_argument(
         "--bag-camera-every",
@@ -279,7 +280,7 @@ def _simulate(
                         if args.no_bags
                         else tmp / BAGS_DIR / bag_name(driver.name, level, seed)
                     )
-                    tasks.append(RunTask(driver, level, seed, bag, camera))
+                    tasks.append(RunTask(driver, level, seed, bag, camera, args.bag_storage))
         if not args.no_bags:
             (tmp / BAGS_DIR).mkdir()
         show = sys.stderr.isatty() if args.progress is None else args.progress

@@ -101,6 +101,7 @@ class RunTask:
     road_seed: int
     bag: Path | None
     bag_camera: BagCamera | None
+    bag_storage: str = "mcap"  # or "sqlite3"
 
 
 def _run(task: RunTask, settings: SimSettings) -> dict[str, Any]:
@@ -129,7 +130,7 @@ def _drive(task: RunTask, settings: SimSettings) -> dict[str, Any]:
     if task.bag is not None:
         counts = write_run_bag(
             record, task.bag, settings.gps_hz, settings.mode_hz, settings.steering_hz,
-            settings.odometry_hz,
+            settings.odometry_hz, task.bag_storage,
         )  # fmt: skip
     drive = as_drive(record, settings.gps_hz, settings.mode_hz, settings.steering_hz)
     gps = drive.gps

@@ -9,6 +9,7 @@ import pytest
 from conftest import SMALL_ARGS
 
 from ncp_driver.bags.cli import main as bag_main
+from ncp_driver.replay.cli import main as replay_main
 from ncp_driver.runtime import PipelineConfig, SteeringPipeline
 from ncp_driver.sim.cli import main
 
@@ -56,6 +57,11 @@ def test_the_bag_gives_the_same_takeovers_and_discomfort(
     odometry = next(s for s in comfort["sources"] if s["source"] == "odometry")
     assert odometry["a_lat_rms"] == pytest.approx(run["a_lat_rms"], rel=1e-3)
     assert odometry["jerk_max"] == pytest.approx(run["jerk_max"], rel=1e-3)
+    replayed = tmp_path / "replay"
+    assert replay_main([str(bag), "--model", str(zero_model), "--out", str(replayed)]) == 0
+    metrics = json.loads((replayed / "metrics.json").read_text())
+    assert metrics["frames"] == run["frames"] and metrics["statuses"] == {"ok": run["frames"]}
+    capsys.readouterr()
     assert bag_main(["info", str(bag), "--json"]) == 0
     topics = {t["name"] for t in json.loads(capsys.readouterr().out)["topics"]}
     assert {
