@@ -77,6 +77,8 @@ def plot_tracks(tracks: list[dict[str, Any]], columns: int = 4) -> Figure:
             fontsize=8,
         )
         ax.tick_params(labelsize=6)
+        ax.set_xlabel("east, m", fontsize=6)
+        ax.set_ylabel("north, m", fontsize=6)
     return fig
 
 
