@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ncp_driver.audit.figures import new_figure
-from ncp_driver.bags.geo import to_local_m
+from ncp_driver.geo import to_local_m
 from ncp_driver.report.errors import ReportError
 
 __all__ = ["closed_loop_section", "plot_tracks"]

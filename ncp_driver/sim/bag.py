@@ -22,6 +22,12 @@ import numpy as np
 
 from ncp_driver import topics
 from ncp_driver.bags import BagWriter
+from ncp_driver.runtime.commands import (
+    MessageTypes,
+    command_message,
+    float32_message,
+    neurons_message,
+)
 from ncp_driver.sim.figures import flag_samples, odometry_samples
 from ncp_driver.sim.loop import RunRecord
 from ncp_driver.synth.config import DriveConfig
@@ -93,7 +99,7 @@ def _odometry(run: RunRecord, store: Any, hz: float) -> Iterator[Message]:
         types["geometry_msgs/msg/Quaternion"],
     )
     twist, vector = types["geometry_msgs/msg/Twist"], types["geometry_msgs/msg/Vector3"]
-    topic = topics.absolute(topics.ODOMETRY)
+    topic = topics.absolute(topics.VEHICLE_ODOMETRY)
     zeros = np.zeros(36, dtype=np.float64)
     for i in range(odo["ns"].size):
         ns = run.start_ns + int(odo["ns"][i])
@@ -116,49 +122,30 @@ def _odometry(run: RunRecord, store: Any, hz: float) -> Iterator[Message]:
                 covariance=zeros.copy(),
             ),
         )
-        yield Message(ns, topic, topics.TYPES[topics.ODOMETRY], msg)
+        yield Message(ns, topic, topics.ODOMETRY, msg)
 
 
 def _predictions(run: RunRecord, store: Any) -> Iterator[Message]:
-    """The driver node's outputs for every commanded frame (as ``ncp-replay`` writes them)."""
-    types = store.types
-    stamped, drive = (
-        types[topics.TYPES[topics.COMMAND]],
-        types["ackermann_msgs/msg/AckermannDrive"],
-    )
-    header, stamp = types["std_msgs/msg/Header"], types["builtin_interfaces/msg/Time"]
-    float32, multi = types[topics.TYPES[topics.CURVATURE]], types[topics.TYPES[topics.NEURONS]]
-    layout, dim = types["std_msgs/msg/MultiArrayLayout"], types["std_msgs/msg/MultiArrayDimension"]
+    """The driver node's outputs for every commanded frame, built by the node's own functions
+    (:mod:`ncp_driver.runtime.commands`), as ``ncp-replay`` writes them."""
+    types = MessageTypes.from_store(store)
     log = run.frames
     for i, ns in enumerate(log.stamp_ns):
         if not math.isfinite(log.curvature[i]):
             continue
-        head = header(stamp=stamp(sec=ns // 10**9, nanosec=ns % 10**9), frame_id="base_link")
-        command = drive(
-            steering_angle=float(log.steering_angle[i]),
-            steering_angle_velocity=0.0,
-            speed=0.0,
-            acceleration=0.0,
-            jerk=0.0,
+        sec, nanosec = divmod(ns, 10**9)
+        command = command_message(types, log.steering_angle[i], sec, nanosec)
+        yield Message(ns, topics.absolute(topics.COMMAND), topics.TYPES[topics.COMMAND], command)
+        curvature = float32_message(types, log.curvature[i])
+        yield Message(
+            ns, topics.absolute(topics.CURVATURE), topics.TYPES[topics.CURVATURE], curvature
         )
-        yield Message(
-            ns, topics.absolute(topics.COMMAND), topics.TYPES[topics.COMMAND],
-            stamped(header=head, drive=command),
-        )  # fmt: skip
-        yield Message(
-            ns, topics.absolute(topics.CURVATURE), topics.TYPES[topics.CURVATURE],
-            float32(data=float(log.curvature[i])),
-        )  # fmt: skip
         values = log.neurons[i]
         if values is not None:
-            size = int(values.size)
+            neurons = neurons_message(types, values)
             yield Message(
-                ns, topics.absolute(topics.NEURONS), topics.TYPES[topics.NEURONS],
-                multi(
-                    layout=layout(dim=[dim(label="neurons", size=size, stride=size)], data_offset=0),
-                    data=np.asarray(values, np.float32).reshape(-1),
-                ),
-            )  # fmt: skip
+                ns, topics.absolute(topics.NEURONS), topics.TYPES[topics.NEURONS], neurons
+            )
 
 
 def _tagged(stream: Iterator[Message], order: int) -> Iterator[tuple[int, int, Message]]:

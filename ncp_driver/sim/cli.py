@@ -13,11 +13,12 @@ from typing import Any
 import numpy as np
 
 from ncp_driver.bags.output import atomic_dir, check_new
-from ncp_driver.errors import NcpDriverError
+from ncp_driver.errors import MissingInputError
+from ncp_driver.exitcodes import EPILOG, run_command
 from ncp_driver.models import default_model_path
 from ncp_driver.replay.cli import parse_params
 from ncp_driver.replay.noise import PAPER_NOISE_SEED
-from ncp_driver.sim.errors import SimError
+from ncp_driver.sim.errors import SimSettingsError
 from ncp_driver.sim.experiment import EXPERT, Driver, RunTask, open_driver, run_all
 from ncp_driver.sim.loop import BagCamera, make_world
 from ncp_driver.sim.outputs import (
@@ -57,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
             "the car leaves its lane). Writes active.json, active.png, tracks.json, timing.json "
             "and a ROS 2 bag per run into OUT."
         ),
+        epilog=EPILOG,
     )
     p.add_argument(
         "--model",
@@ -190,7 +192,7 @@ def _settings(args: argparse.Namespace) -> SimSettings:
         try:
             compute = float(args.compute_delay)
         except ValueError:
-            raise SimError(
+            raise SimSettingsError(
                 f"--compute-delay {args.compute_delay!r}: give seconds or auto"
             ) from None
     extra: dict[str, Any] = {}
@@ -228,39 +230,34 @@ def _names(paths: list[Path]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """``ncp-sim``; the exit status follows :mod:`ncp_driver.exitcodes`."""
     args = build_parser().parse_args(argv)
-    try:
-        settings = _settings(args)
-        if args.bag_camera_every < 1:
-            raise SimError(f"--bag-camera-every {args.bag_camera_every} must be >= 1")
-        if args.jobs < 1:
-            raise SimError(f"--jobs {args.jobs} must be >= 1")
-        _check_bag_size(args, settings)
-        check_new([args.out], args.force)
-        pipeline = parse_params(args.param)
-        paths = list(args.model) or ([] if args.expert else [default_model_path()])
-        for path in paths:
-            if not path.is_file():
-                raise SimError(f"--model {path}: no such file")
-        drivers = [
-            open_driver(name, path, settings, pipeline)
-            for name, path in zip(_names(paths), paths, strict=True)
-        ]
-        if args.expert:
-            drivers.append(Driver(EXPERT, None, None, 0.0, None))
-    except NcpDriverError as exc:
-        print(f"ncp-sim: error: {exc}", file=sys.stderr)
-        return 2
-    try:
-        doc, timing = _simulate(args, settings, drivers)
-    except NcpDriverError as exc:
-        print(f"ncp-sim: error: {exc}", file=sys.stderr)
-        return 1
-    if args.json:
-        print(json.dumps(doc, indent=2))
-    else:
-        print(_summary(doc, timing, args.out))
-    return 0
+    return run_command("ncp-sim", lambda: _run(args), json_output=args.json)
+
+
+def _run(args: argparse.Namespace) -> None:
+    settings = _settings(args)
+    if args.bag_camera_every < 1:
+        raise SimSettingsError(f"--bag-camera-every {args.bag_camera_every} must be >= 1")
+    if args.jobs < 1:
+        raise SimSettingsError(f"--jobs {args.jobs} must be >= 1")
+    _check_bag_size(args, settings)
+    check_new([args.out], args.force)
+    pipeline = parse_params(args.param)
+    paths = list(args.model) or ([] if args.expert else [default_model_path()])
+    for path in paths:
+        if not path.is_file():
+            raise MissingInputError(f"--model {path}: no such file")
+    # Every model is opened by the car's pipeline before anything runs: one it refuses stops
+    # the command here, with the pipeline's reason.
+    drivers = [
+        open_driver(name, path, settings, pipeline)
+        for name, path in zip(_names(paths), paths, strict=True)
+    ]
+    if args.expert:
+        drivers.append(Driver(EXPERT, None, None, 0.0, None))
+    doc, timing = _simulate(args, settings, drivers)
+    print(json.dumps(doc, indent=2) if args.json else _summary(doc, timing, args.out))
 
 
 def _simulate(
@@ -330,7 +327,7 @@ def _check_bag_size(args: argparse.Namespace, settings: SimSettings) -> None:
     frames = settings.road_m / 5.0 * settings.camera_hz / args.bag_camera_every  # 5 m/s worst
     size = frames * settings.height * settings.width * 3
     if size > _RAW_BAG_LIMIT:
-        raise SimError(
+        raise SimSettingsError(
             f"--bag-camera raw with --bag-camera-every {args.bag_camera_every} would hold up to "
             f"{size / 1e9:.1f} GB of frames per run: use --bag-camera jpeg, a larger "
             "--bag-camera-every, a shorter --road-m or a smaller --size"

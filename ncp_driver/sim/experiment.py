@@ -22,9 +22,10 @@ from threadpoolctl import threadpool_limits
 
 from ncp_driver.bags.typestore import make_typestore
 from ncp_driver.errors import NcpDriverError
+from ncp_driver.exitcodes import PROBLEM, exit_code
 from ncp_driver.runtime import PipelineConfig, SteeringPipeline
 from ncp_driver.sim.bag import as_drive, write_run_bag
-from ncp_driver.sim.errors import SimError
+from ncp_driver.sim.errors import ModelRefusedError
 from ncp_driver.sim.figures import run_figures
 from ncp_driver.sim.loop import BagCamera, drive_closed_loop, make_world
 from ncp_driver.sim.settings import SimSettings
@@ -65,9 +66,10 @@ def open_driver(name: str, path: Path, settings: SimSettings, pipeline: Pipeline
     try:
         pipe = SteeringPipeline(config)
     except NcpDriverError as exc:
-        raise SimError(f"model {path} is refused by the pipeline: {exc}") from exc
+        message = f"model {path} is refused by the pipeline: {exc}"
+        raise ModelRefusedError(message, exit_code(exc)) from exc
     except OSError as exc:
-        raise SimError(f"model {path} cannot be read: {exc}") from exc
+        raise ModelRefusedError(f"model {path} cannot be read: {exc}", PROBLEM) from exc
     compute = settings.compute_s
     if compute is None:
         compute = _measure_compute(pipe, settings)

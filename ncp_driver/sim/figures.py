@@ -115,7 +115,10 @@ def run_figures(run: RunRecord, mode_hz: float, odometry_hz: float) -> dict[str,
         "jerk_p95": _round(comfort.jerk_p95),
         "jerk_max": _round(comfort.jerk_max),
         "frames": run.frame_count,
-        "frame_statuses": {s: run.frames.status.count(s) for s in sorted(set(run.frames.status))},
+        "frame_statuses": {
+            str(getattr(s, "value", s)): run.frames.status.count(s)
+            for s in sorted(set(run.frames.status))
+        },
     }
 
 

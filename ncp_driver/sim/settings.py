@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from ncp_driver.replay.noise import PAPER_NOISE_SEED
-from ncp_driver.sim.errors import SimError
+from ncp_driver.sim.errors import SimSettingsError
 from ncp_driver.takeover import DEFAULT_MIN_DURATION_S
 
 __all__ = ["DEFAULT_ROAD_SEED", "SimSettings"]
@@ -74,9 +74,9 @@ class SimSettings:
         return 0.5 * (lane_width_m - self.car_width_m)
 
     def validate(self) -> None:
-        """Raise :class:`SimError` naming the first bad setting and what it must be."""
+        """Raise :class:`SimSettingsError` naming the first bad setting and what it must be."""
         if self.roads < 1:
-            raise SimError(f"roads = {self.roads} must be >= 1")
+            raise SimSettingsError(f"roads = {self.roads} must be >= 1")
         positive = {
             "road_m": self.road_m,
             "camera_hz": self.camera_hz,
@@ -93,36 +93,42 @@ class SimSettings:
         }
         for name, value in positive.items():
             if not (math.isfinite(value) and value > 0):
-                raise SimError(f"{name} = {value} must be a finite number > 0")
+                raise SimSettingsError(f"{name} = {value} must be a finite number > 0")
         for name, value in {
             "actuator_delay_s": self.actuator_delay_s,
             "engage_at_s": self.engage_at_s,
             "compute_s": 0.0 if self.compute_s is None else self.compute_s,
         }.items():
             if not (math.isfinite(value) and value >= 0):
-                raise SimError(f"{name} = {value} must be a finite number >= 0")
+                raise SimSettingsError(f"{name} = {value} must be a finite number >= 0")
         if self.max_offset_m is not None and not (
             math.isfinite(self.max_offset_m) and self.max_offset_m > 0
         ):
-            raise SimError(f"max_offset_m = {self.max_offset_m} must be a finite number > 0")
+            raise SimSettingsError(
+                f"max_offset_m = {self.max_offset_m} must be a finite number > 0"
+            )
         if self.hold_s <= DEFAULT_MIN_DURATION_S + 2.0 / self.mode_hz:
-            raise SimError(
+            raise SimSettingsError(
                 f"hold_s = {self.hold_s} must exceed the takeover rule's debounce "
                 f"({DEFAULT_MIN_DURATION_S} s) plus two flag samples, or takeovers go uncounted"
             )
         if self.engage_at_s and self.engage_at_s <= DEFAULT_MIN_DURATION_S + 2.0 / self.mode_hz:
-            raise SimError(
+            raise SimSettingsError(
                 f"engage_at_s = {self.engage_at_s} must be 0 or exceed the takeover debounce "
                 f"({DEFAULT_MIN_DURATION_S} s) plus two flag samples"
             )
         if self.sim_hz < 2 * max(self.camera_hz, self.gps_hz, self.mode_hz, self.steering_hz):
-            raise SimError(f"sim_hz = {self.sim_hz} must be at least twice the fastest topic rate")
+            raise SimSettingsError(
+                f"sim_hz = {self.sim_hz} must be at least twice the fastest topic rate"
+            )
         if not self.noise_levels:
-            raise SimError("noise_levels is empty: give at least one level (0 = no noise)")
+            raise SimSettingsError("noise_levels is empty: give at least one level (0 = no noise)")
         if any(not (math.isfinite(s) and s >= 0) for s in self.noise_levels):
-            raise SimError(f"noise levels {list(self.noise_levels)} must be finite and >= 0")
+            raise SimSettingsError(
+                f"noise levels {list(self.noise_levels)} must be finite and >= 0"
+            )
         if len(set(self.noise_levels)) != len(self.noise_levels):
-            raise SimError(f"noise levels {list(self.noise_levels)} repeat a level")
+            raise SimSettingsError(f"noise levels {list(self.noise_levels)} repeat a level")
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)

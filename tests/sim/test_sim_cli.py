@@ -9,6 +9,7 @@ import pytest
 from conftest import SMALL_ARGS
 
 from ncp_driver.bags.cli import main as bag_main
+from ncp_driver.exitcodes import exit_code
 from ncp_driver.replay.cli import main as replay_main
 from ncp_driver.runtime import PipelineConfig, SteeringPipeline
 from ncp_driver.sim.cli import main
@@ -76,7 +77,10 @@ def test_a_model_the_pipeline_refuses_is_refused_at_start_with_its_reason(
     with pytest.raises(Exception) as refused:
         SteeringPipeline(PipelineConfig(model_path=str(no_contract_model)))
     out = tmp_path / "sim"
-    assert main(["--model", str(no_contract_model), *ROADS, "--out", str(out)]) == 2
+    # The status is the pipeline's for its error (1: a file that is not a usable model).
+    status = exit_code(refused.value)
+    assert status == 1
+    assert main(["--model", str(no_contract_model), *ROADS, "--out", str(out)]) == status
     err = capsys.readouterr().err
     assert str(refused.value) in err
     assert not out.exists()
