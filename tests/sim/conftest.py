@@ -1,8 +1,5 @@
-"""Fixtures of the closed-loop tests: tiny contract models (from tests/runtime) and small settings.
-
-Frames are 120 x 192 rendered at full scale (the crop is relative, so the paper's band is
-used), roads a few hundred metres: each drive takes a second or two.
-"""
+"""Fixtures of the closed-loop tests: tiny contract models (from tests/runtime); the small
+settings are in sim_helpers.py. Each drive takes a second or two."""
 
 from __future__ import annotations
 
@@ -17,17 +14,6 @@ if str(RUNTIME_TESTS) not in sys.path:
     sys.path.insert(0, str(RUNTIME_TESTS))
 
 from runtime_models import ToyWeights, save, toy_model  # noqa: E402
-
-from ncp_driver.sim import SimSettings  # noqa: E402
-
-SMALL = {"height": 120, "width": 192, "render_scale": 1.0, "compute_s": 0.005}
-SMALL_ARGS = ["--size", "120x192", "--render-scale", "1", "--compute-delay", "0.005"]
-
-
-def small_settings(**overrides: object) -> SimSettings:
-    values: dict[str, object] = {"roads": 1, "road_m": 300.0, **SMALL}
-    values.update(overrides)
-    return SimSettings(**values)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session")

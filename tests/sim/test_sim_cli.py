@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import SMALL_ARGS
+from sim_helpers import SMALL_ARGS
 
 from ncp_driver.bags.cli import main as bag_main
 from ncp_driver.exitcodes import exit_code

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import small_settings
+from sim_helpers import small_settings
 
 from ncp_driver.bags.typestore import make_typestore
 from ncp_driver.images import decode_cropped

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import SMALL_ARGS
+from sim_helpers import SMALL_ARGS
 
 from ncp_driver.audit.sample import SampleDrive, write_sample_replay
 from ncp_driver.report import ReportError, write_report
