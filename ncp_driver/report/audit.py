@@ -112,12 +112,13 @@ def write_audit_report(
     replay: Replay | None = None,
     no_saliency_reason: str = "no frames given for VisualBackProp",
     closed_loop: ReportSection | None = None,
+    sim_dir: Path | None = None,
 ) -> Path:
     """Write the page; analyses that cannot run are listed in an "Analyses not run" section.
 
     ``saliency_frames`` is ``(stamps, preprocessed uint8 frames)`` for VisualBackProp; ``model``
     defaults to the one named in the replay's metrics.json; ``closed_loop`` is the simulator's
-    section.
+    section, or ``sim_dir`` (an ``ncp-sim --out`` directory) gives it.
     """
     replay = replay or load_replay(replay_dir)
     model = model or replay.model_path
@@ -157,4 +158,5 @@ def write_audit_report(
         robustness=robustness,
         robustness_table=ssim,
         closed_loop=closed_loop,
+        sim_dir=sim_dir,
     )

@@ -417,14 +417,20 @@ def write_report(
     robustness: Sequence[ReportFigure] = (),
     robustness_table: Mapping[str, str] | None = None,
     closed_loop: ReportSection | None = None,
+    sim_dir: Path | str | None = None,
 ) -> Path:
     """Write the HTML report of a replay directory; returns the page's path.
 
     ``figures`` (the analyses: saliency overlays, PCA, time constants, ...) go into "Inside the
     network"; ``robustness`` figures and ``robustness_table`` (saliency SSIM per noise level)
-    into the robustness section; ``closed_loop`` is the simulator's section; ``sections`` are
-    appended at the end.
+    into the robustness section; the closed-loop section is ``closed_loop``, or the one of
+    ``sim_dir`` (an ``ncp-sim --out`` directory, :mod:`ncp_driver.report.closed_loop`);
+    ``sections`` are appended at the end.
     """
+    if sim_dir is not None and closed_loop is None:
+        from ncp_driver.report.closed_loop import closed_loop_section
+
+        closed_loop = closed_loop_section(sim_dir)
     out = Path(out_html)
     if out.is_dir():
         raise ReportError(f"{out} is a directory: give the report's file name")

@@ -28,10 +28,33 @@ def test_the_card_figures_reproduce(tmp_path: Path) -> None:
     heard: list[str] = []
     assert verify(CARD, work=tmp_path, log=heard.append) == []
     # Progress before the long steps, then every figure with the card's value and a verdict.
-    assert [line[:5] for line in heard[:3]] == ["[1/3]", "[2/3]", "[3/3]"]
-    assert heard[3].startswith("figures (tolerance 1% relative")
-    rows = heard[4:]
     doc = json.loads(CARD.read_text())
-    assert len(rows) == 1 + sum(len(m) for m in doc["replay"]["metrics"].values())
+    steps = 4 if doc.get("closed_loop") else 3
+    assert [line[:5] for line in heard[:steps]] == [f"[{k}/{steps}]" for k in range(1, steps + 1)]
+    assert heard[steps].startswith("figures (tolerance 1% relative")
+    replay_rows = 1 + sum(len(m) for m in doc["replay"]["metrics"].values())
+    rows = heard[steps + 1 : steps + 1 + replay_rows]
     assert all(row.endswith(" ok") and " card " in row for row in rows)
     assert rows[0].split()[:3] == ["validation", "MAE", "(1/m)"]
+    if doc.get("closed_loop"):
+        loop = heard[steps + 1 + replay_rows :]
+        assert loop[0].startswith("closed loop (takeovers within")
+        assert len(loop) == 1 + len(doc["closed_loop"]["figures"])
+        assert all(row.endswith(" ok") for row in loop[1:])
+
+
+def test_the_card_states_closed_loop_figures_and_their_tolerance() -> None:
+    from ncp_driver.modelcard import _closed_loop_problems
+
+    doc = json.loads(CARD.read_text())
+    stated = doc["closed_loop"]["figures"]
+    assert [row["noise_std"] for row in stated] == [0.0, 0.1, 0.2, 0.25, 0.3]
+    assert doc["closed_loop"]["settings"]["compute_s"] > 0  # fixed, not measured: reproducible
+    page = CARD.with_suffix("").with_suffix(".md").read_text()
+    assert "## Closed loop" in page and doc["closed_loop"]["command"] in page
+    one_more = [{**row, "takeovers": row["takeovers"] + 1} for row in stated]
+    assert _closed_loop_problems(one_more, stated) == []  # a count may move by one
+    two_more = [{**row, "takeovers": row["takeovers"] + 2} for row in stated]
+    assert len(_closed_loop_problems(two_more, stated)) == len(stated)
+    farther = [{**row, "autonomous_km": row["autonomous_km"] * 1.1} for row in stated]
+    assert len(_closed_loop_problems(farther, stated)) == len(stated)
