@@ -14,7 +14,7 @@ from ncp_driver.errors import UsageError
 from ncp_driver.exitcodes import EPILOG, run_command
 from ncp_driver.models import default_model_path
 from ncp_driver.replay.engine import ReplaySettings, replay
-from ncp_driver.replay.errors import ReplaySettingsError
+from ncp_driver.replay.errors import ModelGraphError, ReplaySettingsError
 from ncp_driver.replay.noise import PAPER_NOISE_SEED
 from ncp_driver.replay.outputs import TABLE_FORMATS, metrics_document, write_replay
 from ncp_driver.replay.saliency import saliency_overlay
@@ -192,7 +192,10 @@ def _replay(args: argparse.Namespace) -> None:
         raise UsageError(f"--mcap-saliency-hz {args.mcap_saliency_hz:g} must be 0 or more")
     saliency = None
     if not args.no_mcap and args.mcap_saliency_hz > 0:
-        saliency = saliency_overlay(model, config)
+        try:
+            saliency = saliency_overlay(model, config)
+        except ModelGraphError as exc:  # a model without a conv head has no VisualBackProp
+            print(f"ncp-replay: note: replay.mcap without /ncp/saliency: {exc}", file=sys.stderr)
     result = replay(args.bags, settings, progress=_progress(show))
     write_replay(
         result,
