@@ -1,0 +1,67 @@
+"""The optional closed-loop figures ("would it have crashed more?") from ``ncp-sim``.
+
+Open-loop agreement on recorded frames does not say how a model drives once its own errors
+change what the camera sees. ``ncp-sim`` (``ncp_driver.sim``, issue 13) drives each model on a
+seeded set of procedural roads and writes ``active.json`` (takeovers per km and more, per model
+and noise level). With ``--sim-roads N`` ``ncp-eval`` runs it on the candidate and the reference
+through its command line, ``ncp-sim --model C --model R --roads N --seed S --out OUT/sim``, and
+puts its ``active.json`` under ``closed_loop`` in the summary. The figures are context in the
+page; they are not part of the verdict. Where ``ncp_driver.sim`` is not installed the step is
+skipped with that message, and the rest of the evaluation is unchanged.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["closed_loop"]
+
+
+def closed_loop(
+    models: dict[str, Path], roads: int, seed: int, out_dir: Path, timeout_s: float | None = None
+) -> dict[str, Any]:
+    """Run ``ncp-sim`` on ``models`` (role -> file) or say why not; the ``closed_loop`` entry."""
+    doc: dict[str, Any] = {
+        "roads": roads,
+        "seed": seed,
+        "models": {r: str(p) for r, p in models.items()},
+    }
+    if importlib.util.find_spec("ncp_driver.sim") is None:
+        doc["skipped"] = (
+            "closed loop skipped: the simulator (ncp_driver.sim, `ncp-sim`) is not installed in "
+            "this ncp_driver"
+        )
+        return doc
+    target = out_dir / "sim"
+    command = [sys.executable, "-m", "ncp_driver.sim.cli"]
+    for path in models.values():
+        command += ["--model", str(path)]
+    command += ["--roads", str(roads), "--seed", str(seed), "--out", str(target)]
+    if target.is_dir():  # this tool's own folder from an earlier run
+        shutil.rmtree(target)
+    try:
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=timeout_s, check=False
+        )
+    except subprocess.TimeoutExpired:
+        doc["skipped"] = f"closed loop skipped: ncp-sim ran past {timeout_s:g} s"
+        return doc
+    doc["command"] = command
+    if done.returncode != 0:
+        doc["skipped"] = (
+            f"closed loop failed: ncp-sim exited {done.returncode}: {done.stderr.strip()[-800:]}"
+        )
+        return doc
+    try:
+        doc["active"] = json.loads((target / "active.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        doc["skipped"] = f"closed loop: ncp-sim wrote no readable active.json ({exc})"
+        return doc
+    doc["note"] = f"ncp-sim figures on {roads} road(s), seed {seed}: {target / 'active.json'}"
+    return doc
