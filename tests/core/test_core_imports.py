@@ -21,6 +21,7 @@ OFFLINE_MODULES = [
     "ncp_driver.audit.analyses",
     "ncp_driver.report.audit",
     "ncp_driver.demo",
+    "ncp_driver.fleet.cli",
 ]
 
 
