@@ -19,10 +19,10 @@ from onnx import helper, numpy_helper
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "runtime"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "replay"))
 
-from replay_helpers import CAMERA, copy_bag  # noqa: E402
-from runtime_models import ToyWeights, toy_model  # noqa: E402
+from replay_helpers import CAMERA, copy_bag
+from runtime_models import ToyWeights, toy_model
 
-from ncp_driver.synth import DriveConfig  # noqa: E402
+from ncp_driver.synth import DriveConfig
 
 __all__ = ["CAMERA", "DARK_FRAMES", "copy_bag", "darken", "drive_config", "graft", "reference"]
 

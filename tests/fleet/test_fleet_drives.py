@@ -89,8 +89,10 @@ def test_names_are_made_unique(tmp_path: Path) -> None:
         (lambda p: p / "missing.db3", ["does not exist"]),
         (lambda p: (p / "empty").mkdir() or p / "empty", ["no bag below it"]),
         (lambda p: str(p / "*.nothing"), ["matches nothing"]),
-        (lambda p: (p / "bad.txt").write_text("a.db3 tag_without_value\n") and p / "bad.txt",
-         ["KEY=VALUE"]),  # fmt: skip
+        (
+            lambda p: (p / "bad.txt").write_text("a.db3 tag_without_value\n") and p / "bad.txt",
+            ["KEY=VALUE"],
+        ),
         (lambda p: (p / "bad.json").write_text("{") and p / "bad.json", ["not valid JSON"]),
     ],
 )

@@ -157,7 +157,9 @@ def test_a_damaged_bag_is_reported_and_the_rest_evaluated(
     assert not verdict["regression"]
     failures = {f["name"]: f["reason"] for f in summary["failures"]}
     assert sorted(failures) == ["broken", "junk"]
-    assert all(reason and ("broken" in r or "junk" in r) for r in failures.values() for reason in [r])
+    assert all(
+        reason and ("broken" in r or "junk" in r) for r in failures.values() for reason in [r]
+    )
     statuses = {d["name"]: d["status"] for d in summary["drives"]}
     assert statuses == {"broken": "failed", "drive1": "ok", "drive2": "ok", "drive3": "ok",
                         "junk": "failed", "tunnel": "ok"}  # fmt: skip
