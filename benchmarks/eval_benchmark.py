@@ -47,7 +47,14 @@ TARGET = 1.4
 def _make(args: tuple[int, float, tuple[int, int], Path]) -> str:
     seed, duration, size, path = args
     if not path.exists():
-        config = DriveConfig(seed=seed, duration_s=duration, height=size[0], width=size[1])
+        takeovers = 3 if duration >= 30 else 1
+        config = DriveConfig(
+            seed=seed,
+            duration_s=duration,
+            height=size[0],
+            width=size[1],
+            takeover_count=takeovers,
+        )
         write_ros2_bag(simulate_drive(config), path, compressed=True)
     return str(path)
 
