@@ -2,7 +2,7 @@
 
 Exit status: 0 the candidate is no worse (or there is nothing to compare against); 1 a
 regression, no drive could be evaluated, or (``--strict``) some drives could not be; 2 a usage
-error (bad arguments, a missing file or model). ``--json`` prints the summary.
+error (bad arguments, a missing file or model); 130 interrupted. ``--json`` prints the summary.
 """
 
 from __future__ import annotations
@@ -266,6 +266,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NcpDriverError as exc:
         print(f"ncp-eval: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("ncp-eval: interrupted (finished drives stay in the cache)", file=sys.stderr)
+        return 130
     summary = result.summary
     if args.json:
         print(json.dumps(summary, indent=2, default=str))

@@ -249,3 +249,36 @@ def test_usage_errors_exit_2(
         eval_cli.main([str(drives_dir), "--candidate", str(bad), "--out", out,
                        "--max-mae-regression", "five"])  # fmt: skip
     assert caught.value.code == 2
+
+
+def test_a_manifest_gives_the_per_tag_breakdown_and_other_neurons_are_not_compared(
+    drives_dir: Path, models: dict[str, Path], tmp_path: Path
+) -> None:
+    import onnx
+    from runtime_models import ToyWeights, toy_model
+
+    other = tmp_path / "six_neurons.onnx"
+    onnx.save(toy_model(ToyWeights.make(state_size=6, seed=9)), str(other))
+    manifest = tmp_path / "fleet.txt"
+    manifest.write_text(
+        f"{drives_dir / 'drive1'}  weather=rain road=urban\n"
+        f"{drives_dir / 'drive2'}  weather=dry name=second\n"
+        f"{drives_dir / 'drive3'}  weather=rain\n"
+    )
+    drives = find_drives([manifest])
+    result = _run(drives, tmp_path / "out", other, models["reference"])
+    summary = result.summary
+    assert summary["neuron_comparison"].startswith("not compared: candidate ncp with 6 neurons")
+    assert summary["overall"]["neuron_difference"] is None
+    assert [d["name"] for d in summary["drives"]] == ["drive1", "second", "drive3"]
+    tags = summary["tags"]
+    assert sorted(tags) == ["road", "weather"]
+    assert tags["weather"]["rain"]["names"] == ["drive1", "drive3"]
+    assert tags["weather"]["rain"]["frames"] == 120 and tags["weather"]["dry"]["frames"] == 60
+    assert tags["road"] == {"urban": tags["road"]["urban"]} and tags["road"]["urban"]["drives"] == 1
+    # The pooled figure of a group is that of its frames together.
+    by_name = {d["name"]: d for d in summary["drives"]}
+    dry = tags["weather"]["dry"]
+    assert dry["candidate"] == by_name["second"]["candidate"]
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert "weather" in page and "rain" in page
