@@ -213,12 +213,9 @@ def _stretch_plot(result: FleetResult, doc: dict[str, Any], target: Path) -> str
     fig, ax = plt.subplots(figsize=(5.0, 2.0), dpi=100)
     ax.axvspan(doc["start_s"], doc["end_s"], color="#f3d27a", alpha=0.5, lw=0)
     ax.plot(t[keep], frames.human[keep], color="0.4", lw=1, label="human")
-    ax.plot(
-        t[keep], frames.curvature("reference")[keep], color="#1f77b4", lw=1.2, label="reference"
-    )
-    ax.plot(
-        t[keep], frames.curvature("candidate")[keep], color="#d62728", lw=1.2, label="candidate"
-    )
+    candidate, reference = frames.curvature("candidate"), frames.curvature("reference")
+    ax.plot(t[keep], candidate[keep], color="#d62728", lw=1.6, label="candidate")
+    ax.plot(t[keep], reference[keep], color="#1f77b4", lw=1.2, ls="--", label="reference")
     ax.set_xlabel("s since the bag's start")
     ax.set_ylabel("curvature 1/m")
     ax.legend(fontsize=7, loc="best")

@@ -47,6 +47,10 @@ class Gate:
         return asdict(self)
 
 
+def _g(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
+
+
 def _relative(c: float | None, r: float | None) -> float | None:
     if c is None or r is None:
         return None
@@ -84,7 +88,7 @@ def verdict(
                     "mae_regression",
                     _relative(c["mae"], r["mae"]),
                     gate.max_mae_regression,
-                    f"MAE ({mode}) candidate {c['mae']} vs reference {r['mae']} 1/m",
+                    f"MAE ({mode}) candidate {_g(c['mae'])} vs reference {_g(r['mae'])} 1/m",
                 )
             )
         if gate.max_rmse_regression is not None:
@@ -93,7 +97,7 @@ def verdict(
                     "rmse_regression",
                     _relative(c["rmse"], r["rmse"]),
                     gate.max_rmse_regression,
-                    f"RMSE ({mode}) candidate {c['rmse']} vs reference {r['rmse']} 1/m",
+                    f"RMSE ({mode}) candidate {_g(c['rmse'])} vs reference {_g(r['rmse'])} 1/m",
                 )
             )
         if gate.max_corr_drop is not None:
@@ -103,7 +107,7 @@ def verdict(
                     "corr_drop",
                     drop,
                     gate.max_corr_drop,
-                    f"correlation ({mode}) candidate {c['corr']} vs reference {r['corr']}",
+                    f"correlation ({mode}) candidate {_g(c['corr'])} vs reference {_g(r['corr'])}",
                 )
             )
         if gate.max_drive_mae_regression is not None:
