@@ -4,6 +4,7 @@ verdict. :func:`evaluate_fleet` is the library entry point; ``ncp-eval`` is its 
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import time
@@ -166,8 +167,6 @@ def evaluate_fleet(
 
 
 def _context_doc(path: Path) -> dict[str, Any]:
-    import json
-
     return dict(json.loads(path.read_text(encoding="utf-8")))
 
 
@@ -200,6 +199,12 @@ def _aggregate(
                 frames = load_drive(outcome.index, spec, directories, context)
             except (OSError, ValueError, KeyError) as exc:  # a damaged cache entry, say so
                 doc.update(status="failed", reason=f"its replay could not be read back: {exc}")
+        partial_input = _partial_input(frames) if frames is not None else None
+        if partial_input is not None:  # results from partial input are no results: a failure
+            doc.update(
+                status="failed", reason=f"damaged input, replayed only in part: {partial_input}"
+            )
+            frames = None
         if frames is None:
             failures.append({"name": spec.name, "path": str(spec.path), "reason": doc["reason"]})
             drive_docs.append(doc)
@@ -244,26 +249,35 @@ def _neuron_comparable(info: dict[str, dict[str, Any]]) -> str:
     return f"compared ({c['kind']}, {c['neurons']} neurons)"
 
 
+# Keys under which a replay's metrics.json may say that it was made from partial input (the
+# bag held fewer messages than it declares, and the user let the replay go on).
+PARTIAL_KEYS = ("partial_input", "partial", "damaged", "incomplete")
+
+
+def _partial_input(frames: DriveFrames) -> str | None:
+    """What a replay's own metadata says was missing from the bag, or None."""
+    notes = []
+    for role, replay in frames.replays.items():
+        for key in PARTIAL_KEYS:
+            value = replay.metrics.get(key)
+            if value:
+                notes.append(f"{role} replay: {key} {json.dumps(value, default=str)}")
+    return "; ".join(notes) or None
+
+
 def _damage(frames: DriveFrames) -> str | None:
-    """What the drive's input lost (skipped messages, a partial read), or None."""
+    """Messages skipped as undecodable (counted, as the replay does), or None."""
     lost: dict[str, int] = {}
-    notes: list[str] = []
     for replay in frames.replays.values():
         for topic, n in (replay.metrics.get("skipped_messages") or {}).items():
             lost[topic] = max(lost.get(topic, 0), int(n))
-        for key in ("partial", "damaged", "incomplete"):
-            value = replay.metrics.get(key)
-            if value:
-                notes.append(f"{key}: {value}")
     for topic, n in (frames.context.get("skipped_messages") or {}).items():
         lost[topic] = max(lost.get(topic, 0), int(n))
-    if lost:
-        notes.insert(
-            0,
-            "messages that did not deserialise were skipped: "
-            + ", ".join(f"{n} on {t}" for t, n in sorted(lost.items())),
-        )
-    return "; ".join(dict.fromkeys(notes)) or None
+    if not lost:
+        return None
+    return "messages that did not deserialise were skipped: " + ", ".join(
+        f"{n} on {t}" for t, n in sorted(lost.items())
+    )
 
 
 def _mode_change(cand: dict[str, Any], ref: dict[str, Any]) -> dict[str, float | None]:

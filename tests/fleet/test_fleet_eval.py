@@ -282,3 +282,51 @@ def test_a_manifest_gives_the_per_tag_breakdown_and_other_neurons_are_not_compar
     assert dry["candidate"] == by_name["second"]["candidate"]
     page = (tmp_path / "out" / "report.html").read_text()
     assert "weather" in page and "rain" in page
+
+
+def _with_junk_message(source: Path, target: Path, topic: str, index: int) -> Path:
+    """A raw copy of ``source`` whose ``index``-th message on ``topic`` is bytes that do not
+    deserialise (rosbags' own writer, no re-serialisation of the others)."""
+    from rosbags.rosbag2 import Writer
+    from rosbags.typesys import Stores
+
+    from ncp_driver.bags import Recording, make_typestore
+
+    store = make_typestore(store=Stores.ROS2_HUMBLE)
+    with Recording([source]) as recording:
+        topics = list(recording.topics)
+        writer = Writer(target, version=9)
+        with writer:
+            conns = {
+                t: writer.add_connection(t, recording.msgtype(t), typestore=store) for t in topics
+            }
+            seen = dict.fromkeys(topics, 0)
+            for raw in recording.raw(topics):
+                data = raw.data
+                if raw.topic == topic and seen[topic] == index:
+                    data = b"\x00\x01\x00\x00junk"
+                seen[raw.topic] += 1
+                writer.write(conns[raw.topic], raw.stamp_ns, data)
+    return target
+
+
+def test_a_drive_with_undecodable_messages_is_evaluated_and_marked_partial(
+    drives_dir: Path, models: dict[str, Path], tmp_path: Path
+) -> None:
+    from fleet_helpers import CAMERA
+
+    root = tmp_path / "drives"
+    root.mkdir()
+    shutil.copytree(drives_dir / "drive1", root / "drive1")
+    _with_junk_message(drives_dir / "drive2", root / "drive2", CAMERA, 10)
+    args = [str(root), "--candidate", str(models["same"]), "--reference",
+            str(models["reference"]), "--out", str(tmp_path / "out"), "--no-progress"]  # fmt: skip
+    assert eval_cli.main(args) == 0
+    summary = _summary(tmp_path / "out")
+    drive2 = next(d for d in summary["drives"] if d["name"] == "drive2")
+    assert drive2["status"] == "partial"
+    assert f"1 on {CAMERA}" in drive2["reason"]
+    assert drive2["frames"] == 59
+    assert summary["verdict"]["drives_partial"] == 1 and summary["verdict"]["drives_failed"] == 0
+    assert summary["overall"]["frames"] == 119
+    assert eval_cli.main([*args, "--strict"]) == 1
