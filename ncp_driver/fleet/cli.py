@@ -18,7 +18,7 @@ from ncp_driver.errors import NcpDriverError
 from ncp_driver.fleet.drives import find_drives
 from ncp_driver.fleet.errors import FleetError
 from ncp_driver.fleet.evaluate import EvalOptions, evaluate_fleet
-from ncp_driver.fleet.output import write_fleet
+from ncp_driver.fleet.output import finite, write_fleet
 from ncp_driver.fleet.verdict import Gate
 from ncp_driver.fleet.work import DriveOutcome, Outputs
 from ncp_driver.replay import ReplaySettings
@@ -271,7 +271,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     summary = result.summary
     if args.json:
-        print(json.dumps(summary, indent=2, default=str))
+        print(json.dumps(finite(summary), indent=2, default=str, allow_nan=False))
     else:
         print(_text(summary, args.out))
     return result.exit_code

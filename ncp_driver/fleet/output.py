@@ -23,6 +23,7 @@ import csv
 import io
 import json
 import math
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ __all__ = [
     "PAGE_FILE",
     "SUMMARY_FILE",
     "drive_rows",
+    "finite",
     "frame_columns",
     "write_fleet",
 ]
@@ -235,6 +237,8 @@ def write_fleet(result: FleetResult, out_dir: Path, thumbnails: bool = True) -> 
     out_dir.mkdir(parents=True, exist_ok=True)
     summary = result.summary
     folder = out_dir / DIVERGENCE_DIR
+    if folder.is_dir():  # this tool's own folder: an earlier run's images go
+        shutil.rmtree(folder)
     for n, doc in enumerate(summary["worst_divergences"], start=1):
         if thumbnails:
             try:
@@ -256,9 +260,21 @@ def write_fleet(result: FleetResult, out_dir: Path, thumbnails: bool = True) -> 
             "pyarrow is not installed, so the tables are CSV: pip install 'ncp-driver[fleet]' "
             "for Parquet"
         )
-    atomic_write_text(out_dir / SUMMARY_FILE, json.dumps(summary, indent=2, default=_json) + "\n")
+    text = json.dumps(finite(summary), indent=2, default=_json, allow_nan=False)
+    atomic_write_text(out_dir / SUMMARY_FILE, text + "\n")
     atomic_write_text(out_dir / PAGE_FILE, render_page(summary))
     return files
+
+
+def finite(value: Any) -> Any:
+    """``value`` with every non-finite float (NaN, an infinite ratio) as None: strict JSON."""
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    if isinstance(value, (float, np.floating)) and not math.isfinite(value):
+        return None
+    return value
 
 
 def _json(value: Any) -> Any:
