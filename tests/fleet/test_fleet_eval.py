@@ -330,3 +330,28 @@ def test_a_drive_with_undecodable_messages_is_evaluated_and_marked_partial(
     assert summary["verdict"]["drives_partial"] == 1 and summary["verdict"]["drives_failed"] == 0
     assert summary["overall"]["frames"] == 119
     assert eval_cli.main([*args, "--strict"]) == 1
+
+
+def test_the_closed_loop_hook_is_skipped_with_a_message_without_the_simulator(
+    drives_dir: Path,
+    models: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+
+    def without_sim(name: str, *args: Any) -> Any:
+        return None if name == "ncp_driver.sim" else real(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", without_sim)
+    out = tmp_path / "out"
+    args = [str(drives_dir / "drive3"), "--candidate", str(models["same"]), "--out", str(out),
+            "--no-progress", "--sim-roads", "2"]  # fmt: skip
+    assert eval_cli.main(args) == 0
+    assert "closed loop skipped: the simulator" in capsys.readouterr().err
+    closed = _summary(out)["closed_loop"]
+    assert closed["roads"] == 2 and "not installed" in closed["skipped"]
+    assert "not installed" in (out / "report.html").read_text()
