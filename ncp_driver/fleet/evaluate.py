@@ -86,7 +86,7 @@ def _model(role: str, path: Path, settings: ReplaySettings) -> tuple[ModelRef, d
         "kind": model.card.kind,
         "neurons": model.card.neuron_count,
     }
-    return ModelRef(role, Path(path), model.model_hash), info
+    return ModelRef(role, Path(os.path.abspath(path)), model.model_hash), info
 
 
 def _relative(path: Path, out_dir: Path) -> str:
@@ -115,8 +115,10 @@ def evaluate_fleet(
     outcomes: dict[int, DriveOutcome] = {}
     for index, drive in enumerate(drives):
         known = None if options.refresh else cache.lookup_memo(drive.path, cache_dir)
+        # Absolute paths: workers (another process, a Ray node) need not share our directory.
+        absolute = replace(drive, path=Path(os.path.abspath(drive.path)))
         task = DriveTask(
-            index, drive, refs, settings, options.outputs, known, refresh=options.refresh
+            index, absolute, refs, settings, options.outputs, known, refresh=options.refresh
         )
         if known is not None:
             keys = task.replay_keys(known)
@@ -149,7 +151,7 @@ def evaluate_fleet(
     result = _aggregate(
         drives,
         ordered,
-        dict(m for m in ((r.role, i) for r, i in models)),
+        {ref.role: info for ref, info in models},
         options,
         settings,
         cache_dir,
