@@ -8,6 +8,7 @@ thumbnails and plots of the worst divergences, and the HTML page.
 ``frames.parquet``          one row per frame of every evaluated drive (``.csv`` without pyarrow)
 ``drives.parquet``          one row per drive, failed ones included (``.csv`` without pyarrow)
 ``report.html``             the fleet table, the per-tag breakdown, the worst divergences
+``fleet.png``               per drive: each model's MAE, and the p99 of |candidate - reference|
 ``divergences/NN.jpg|png``  the camera frame at each worst divergence's peak, and a plot of the
                             stretch (both models and the human)
 ``cache/``                  the replay directories, one per drive and model (``ncp-replay``'s
@@ -229,6 +230,49 @@ def _stretch_plot(result: FleetResult, doc: dict[str, Any], target: Path) -> str
     return target.name
 
 
+FLEET_PLOT = "fleet.png"
+
+
+def _fleet_plot(summary: dict[str, Any], target: Path) -> str | None:
+    """Per drive: each model's MAE against the human (the gate's mode), and |cand - ref| p99."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    mode = summary["gate"]["gate_mode"]
+    drives = [d for d in summary["drives"] if d["status"] != "failed"]
+    if not drives:
+        return None
+    roles = list(summary["models"])
+    names = [d["name"] for d in drives]
+    x = np.arange(len(drives))
+    panels = 2 if "reference" in roles else 1
+    fig, axes = plt.subplots(panels, 1, figsize=(max(5.0, 0.5 * len(drives) + 2), 2.2 * panels),
+                             dpi=100, squeeze=False, sharex=True)  # fmt: skip
+    ax = axes[0][0]
+    width = 0.8 / len(roles)
+    for k, (role, colour) in enumerate(zip(roles, ("#d62728", "#1f77b4"), strict=False)):
+        values = [d[role][mode]["mae"] for d in drives]
+        heights = [np.nan if v is None else v for v in values]
+        ax.bar(x + (k - (len(roles) - 1) / 2) * width, heights, width, color=colour, label=role)
+    ax.set_ylabel(f"MAE ({mode}) 1/m")
+    ax.legend(fontsize=7)
+    if panels == 2:
+        p99 = [(d.get("difference") or {}).get("p99") for d in drives]
+        axes[1][0].bar(x, [np.nan if v is None else v for v in p99], 0.6, color="#8c6d31")
+        axes[1][0].axhline(summary["gate"]["diff_threshold"], color="0.5", lw=0.8, ls="--")
+        axes[1][0].set_ylabel("|cand - ref| p99")
+    axes[-1][0].set_xticks(x, names, rotation=45 if len(names) > 6 else 0, ha="right"
+                           if len(names) > 6 else "center", fontsize=7)  # fmt: skip
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    atomic_write_bytes(target, buffer.getvalue())
+    return target.name
+
+
 def write_fleet(result: FleetResult, out_dir: Path, thumbnails: bool = True) -> dict[str, str]:
     """Write every output into ``out_dir`` (created if needed); returns the files by role."""
     from ncp_driver.fleet.page import render_page
@@ -248,6 +292,7 @@ def write_fleet(result: FleetResult, out_dir: Path, thumbnails: bool = True) -> 
                 name = None
             doc["thumbnail"] = f"{DIVERGENCE_DIR}/{name}" if name else None
         doc["plot"] = f"{DIVERGENCE_DIR}/{_stretch_plot(result, doc, folder / f'{n:02d}.png')}"
+    summary["plot"] = _fleet_plot(summary, out_dir / FLEET_PLOT)
     files = {
         "frames": _write_table(out_dir, FRAMES_TABLE, frame_columns(result.drives)),
         "drives": _write_table(out_dir, DRIVES_TABLE, _rows_to_columns(drive_rows(summary))),

@@ -60,8 +60,10 @@ def _fleet_table(summary: dict[str, Any]) -> str:
             continue
         ctx = d.get("context") or {}
         comfort = ctx.get("discomfort") or {}
+        link = (d.get("replays") or {}).get("candidate")
+        name = _f(d["name"])
         cells = [
-            _f(d["name"]),
+            f'<a href="{html.escape(link)}/prediction.png">{name}</a>' if link else name,
             _f(tags),
             _f(d["status"]) + (f"<br><small>{_f(d['reason'])}</small>" if d.get("reason") else ""),
             _f(d["frames"]),
@@ -199,7 +201,15 @@ def render_page(summary: dict[str, Any]) -> str:
         + f"<p>As recorded (context, not the models): {_f(ctx.get('takeovers'))} takeovers over "
         f"{_f(ctx.get('autonomous_km'), '.3g')} autonomous km "
         f"({_f(ctx.get('takeovers_per_km'), '.3g')} per km).</p></section>",
-        f"<section><h2>Drives</h2>{_fleet_table(summary)}</section>",
+        "<section><h2>Drives</h2>"
+        + (
+            f'<figure><img src="{html.escape(summary["plot"])}" alt="per-drive figures">'
+            "<figcaption>per drive: MAE against the human, and the p99 of |candidate - "
+            "reference| (dashed: the diff threshold)</figcaption></figure>"
+            if summary.get("plot")
+            else ""
+        )
+        + f"{_fleet_table(summary)}</section>",
         f"<section><h2>By tag</h2>{_tags_table(summary)}</section>",
         f"<section><h2>Worst divergences</h2>{_divergences(summary)}</section>",
     ]

@@ -70,6 +70,7 @@ def test_a_candidate_identical_to_the_reference_passes(identical: tuple[int, Pat
     assert (out / "frames.parquet").is_file() and (out / "drives.parquet").is_file()
     page = (out / "report.html").read_text()
     assert "no worse" in page and "tunnel" in page
+    assert summary["plot"] == "fleet.png" and (out / "fleet.png").stat().st_size > 1000
 
 
 def test_the_tables_hold_every_frame_and_drive(identical: tuple[int, Path]) -> None:
