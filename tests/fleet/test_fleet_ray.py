@@ -60,3 +60,19 @@ def test_ray_and_the_local_pool_give_identical_results(
             for name in names:
                 if name.endswith(".csv"):
                     assert (a / name).read_bytes() == (b / name).read_bytes(), (role, name)
+
+
+def test_a_ray_task_past_the_timeout_is_cancelled_and_reported(
+    ray_instance: None, models: dict[str, Path], tmp_path: Path
+) -> None:
+    import os
+
+    from ncp_driver.fleet.drives import DriveSpec
+
+    fifo = tmp_path / "hang.mcap"
+    os.mkfifo(fifo)  # reading it blocks for ever
+    options = EvalOptions(candidate=models["same"], ray="auto", timeout_s=2.0)
+    result = evaluate_fleet([DriveSpec("hang", fifo)], options, tmp_path / "out")
+    assert [f["name"] for f in result.summary["failures"]] == ["hang"]
+    assert "timed out after 2 s" in result.summary["failures"][0]["reason"]
+    assert result.exit_code == 1  # nothing was evaluated
