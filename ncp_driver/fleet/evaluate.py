@@ -89,6 +89,14 @@ def _model(role: str, path: Path, settings: ReplaySettings) -> tuple[ModelRef, d
     return ModelRef(role, Path(os.path.abspath(path)), model.model_hash), info
 
 
+def _cores() -> int:
+    """The cores this process may run on (a container's or a CPU set's, not the machine's)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def _relative(path: Path, out_dir: Path) -> str:
     try:
         return str(path.resolve().relative_to(out_dir.resolve()))
@@ -134,7 +142,7 @@ def evaluate_fleet(
                 continue
             task = replace(task, cached_keys=frozenset(have))
         tasks.append(task)
-    jobs = options.jobs or os.cpu_count() or 1
+    jobs = options.jobs or _cores()
     if tasks:
         if options.ray is not None:
             ran = run_ray(
