@@ -48,7 +48,7 @@ __all__ = [
     "OUTPUT_NEURONS",
     "OUTPUT_STATE",
     "STATEFUL_KINDS",
-    "ModelCard",
+    "ModelContract",
     "OutputMeaning",
 ]
 
@@ -82,7 +82,7 @@ class OutputMeaning:
 
 
 @dataclass(frozen=True)
-class ModelCard:
+class ModelContract:
     """Everything a runtime needs to know about an exported model, read from ONNX metadata."""
 
     kind: str
@@ -104,7 +104,7 @@ class ModelCard:
         return self.kind in STATEFUL_KINDS
 
     def to_metadata(self) -> dict[str, str]:
-        """The ONNX ``metadata_props`` entries (all strings) for this card."""
+        """The ONNX ``metadata_props`` entries (all strings) for this contract."""
         meta = {
             "format": FORMAT_NAME,
             "contract_version": str(CONTRACT_VERSION),
@@ -123,7 +123,7 @@ class ModelCard:
         return {META_PREFIX + key: value for key, value in meta.items()}
 
     @classmethod
-    def from_metadata(cls, props: dict[str, str], source: str = "model") -> ModelCard:
+    def from_metadata(cls, props: dict[str, str], source: str = "model") -> ModelContract:
         """Parse and validate ``metadata_props``; ``source`` names the file in error messages."""
         ours = {k[len(META_PREFIX) :]: v for k, v in props.items() if k.startswith(META_PREFIX)}
         if ours.get("format") != FORMAT_NAME:
@@ -158,7 +158,7 @@ class ModelCard:
             )
         try:
             output = OutputMeaning(**json.loads(ours["output"]))
-            card = cls(
+            contract = cls(
                 kind=kind,
                 state_size=int(ours["state_size"]),
                 neuron_count=int(ours["neuron_count"]),
@@ -173,16 +173,16 @@ class ModelCard:
             )
         except (ValueError, TypeError) as exc:
             raise ModelContractError(f"{source} has malformed ncp_driver metadata: {exc}") from exc
-        if card.stateful and card.state_size <= 0:
+        if contract.stateful and contract.state_size <= 0:
             raise ModelContractError(
-                f"{source} is a {kind} model but declares state_size {card.state_size}: "
+                f"{source} is a {kind} model but declares state_size {contract.state_size}: "
                 "a recurrent model must carry its state"
             )
-        if card.output.unit != "1/m":
+        if contract.output.unit != "1/m":
             raise ModelContractError(
-                f"{source} outputs curvature in {card.output.unit!r}; this runtime expects 1/m"
+                f"{source} outputs curvature in {contract.output.unit!r}; this runtime expects 1/m"
             )
-        return card
+        return contract
 
     def input_names(self) -> tuple[str, ...]:
         return (INPUT_FRAME, INPUT_STATE, INPUT_ELAPSED) if self.stateful else (INPUT_FRAME,)

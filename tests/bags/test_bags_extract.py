@@ -120,11 +120,11 @@ def test_cropped_frames_to_one_array_file(
 
 
 def _model(path: Path, spec: Preprocessing) -> Path:
-    """A minimal ONNX file carrying an ncp_driver model card."""
+    """A minimal ONNX file carrying an ncp_driver model contract."""
     import onnx
     from onnx import TensorProto, helper
 
-    from ncp_driver.contract import ModelCard
+    from ncp_driver.contract import ModelContract
 
     node = helper.make_node("Identity", ["frame"], ["curvature"])
     graph = helper.make_graph(
@@ -135,8 +135,10 @@ def _model(path: Path, spec: Preprocessing) -> Path:
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
     model.ir_version = 9
-    card = ModelCard(kind="cnn", state_size=0, neuron_count=1, feature_count=32, preprocessing=spec)
-    for key, value in card.to_metadata().items():
+    contract = ModelContract(
+        kind="cnn", state_size=0, neuron_count=1, feature_count=32, preprocessing=spec
+    )
+    for key, value in contract.to_metadata().items():
         model.metadata_props.add(key=key, value=value)
     onnx.save(model, path)
     return path
@@ -243,7 +245,7 @@ def test_existing_output_needs_force(
     out.mkdir()
     (out / "keep.txt").write_text("mine")
     code, _, err = run_cli("extract", scenario_bags["sqlite3"], "-o", out, "--only", "auto")
-    assert code == 1
+    assert code == 2  # a usage error (exit codes: ncp_driver.exitcodes)
     assert f"{out} exists already: choose another output or pass --force" in err
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
     code, _, err = run_cli(
@@ -288,7 +290,7 @@ def test_explicit_kind_must_exist_and_missing_ones_are_noted(
                 w.message("sensor_msgs/msg/NavSatFix", latitude=1.0 + k),
             )
     code, _, err = run_cli("extract", path, "-o", tmp_path / "a", "--only", "frames")
-    assert code == 1
+    assert code == 2  # no such topic: name one with its flag (a usage error)
     assert (
         "has no topic for camera images" in err
         and "/fix (sensor_msgs/msg/NavSatFix, 3 msgs)" in err
