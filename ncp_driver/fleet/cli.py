@@ -1,8 +1,9 @@
 """``ncp-eval``: a candidate model (and a reference) over many drives, one verdict.
 
-Exit status: 0 the candidate is no worse (or there is nothing to compare against); 1 a
-regression, no drive could be evaluated, or (``--strict``) some drives could not be; 2 a usage
-error (bad arguments, a missing file or model); 130 interrupted. ``--json`` prints the summary.
+Exit status (:mod:`ncp_driver.exitcodes`): 0 the candidate is no worse (or there is nothing to
+compare against); 1 a regression, no drive could be evaluated, (``--strict``) some drives could
+not be, or a model the pipeline refuses; 2 a usage error (bad arguments, a missing drive or
+model); 130 interrupted. ``--json`` prints the summary (or, when it stops, which problem).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ncp_driver.errors import NcpDriverError
+from ncp_driver.exitcodes import EPILOG, run_command
 from ncp_driver.fleet.drives import find_drives
 from ncp_driver.fleet.errors import FleetError
 from ncp_driver.fleet.evaluate import EvalOptions, evaluate_fleet
@@ -61,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
             "parallel, with a resumable cache; writes summary.json, frames/drives tables, "
             "report.html into OUT and exits 0 (no worse) or 1 (regression). See docs/eval.md."
         ),
+        epilog=EPILOG + " Here 1 is also: a regression, no drive evaluated, or (--strict) a drive "
+        "that could not be evaluated.",
     )
     parser.add_argument(
         "drives",
@@ -130,6 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--camera")
     replay.add_argument("--auto")
     replay.add_argument("--steering")
+    replay.add_argument("--steering-wheel-ratio", type=float, metavar="RATIO")
+    replay.add_argument("--speed", metavar="TOPIC")
     replay.add_argument("--gps")
     replay.add_argument("--msg-dir", type=Path, action="append", default=[])
     replay.add_argument("--manual-without-flag", action="store_true")
@@ -191,6 +196,8 @@ def _options(args: argparse.Namespace) -> EvalOptions:
         camera_topic=args.camera,
         auto_topic=args.auto,
         steering_topic=args.steering,
+        steering_wheel_ratio=args.steering_wheel_ratio,
+        speed_topic=args.speed,
         gps_topic=args.gps,
         msg_dirs=tuple(args.msg_dir),
         noise_levels=tuple(args.noise_std),
@@ -239,36 +246,37 @@ def _options(args: argparse.Namespace) -> EvalOptions:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """``ncp-eval``; the exit status follows :mod:`ncp_driver.exitcodes` and the verdict."""
     args = build_parser().parse_args(argv)
-    try:
-        options = _options(args)
-        drives = find_drives(args.drives)
-        if args.out.exists() and not args.out.is_dir():
-            raise FleetError(f"--out {args.out} is a file: give a folder")
-        show = sys.stderr.isatty() if args.progress is None else args.progress
-        progress = _Progress(len(drives), show)
-        try:
-            result = evaluate_fleet(drives, options, args.out, on_done=progress)
-        finally:
-            progress.close()
-        if args.sim_roads is not None:
-            from ncp_driver.fleet.sim import closed_loop
+    return run_command(
+        "ncp-eval",
+        lambda: _evaluate(args),
+        json_output=args.json,
+        interrupted="finished drives stay in the cache",
+    )
 
-            models = {"candidate": options.candidate}
-            if options.reference is not None:
-                models["reference"] = options.reference
-            result.summary["closed_loop"] = closed_loop(
-                models, args.sim_roads, args.sim_seed, args.out
-            )
-            if "skipped" in result.summary["closed_loop"]:
-                print(f"ncp-eval: {result.summary['closed_loop']['skipped']}", file=sys.stderr)
-        write_fleet(result, args.out, thumbnails=not args.no_thumbnails)
-    except NcpDriverError as exc:
-        print(f"ncp-eval: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("ncp-eval: interrupted (finished drives stay in the cache)", file=sys.stderr)
-        return 130
+
+def _evaluate(args: argparse.Namespace) -> int:
+    options = _options(args)
+    drives = find_drives(args.drives)
+    if args.out.exists() and not args.out.is_dir():
+        raise FleetError(f"--out {args.out} is a file: give a folder")
+    show = sys.stderr.isatty() if args.progress is None else args.progress
+    progress = _Progress(len(drives), show)
+    try:
+        result = evaluate_fleet(drives, options, args.out, on_done=progress)
+    finally:
+        progress.close()
+    if args.sim_roads is not None:
+        from ncp_driver.fleet.sim import closed_loop
+
+        models = {"candidate": options.candidate}
+        if options.reference is not None:
+            models["reference"] = options.reference
+        result.summary["closed_loop"] = closed_loop(models, args.sim_roads, args.sim_seed, args.out)
+        if "skipped" in result.summary["closed_loop"]:
+            print(f"ncp-eval: {result.summary['closed_loop']['skipped']}", file=sys.stderr)
+    write_fleet(result, args.out, thumbnails=not args.no_thumbnails)
     summary = result.summary
     if args.json:
         print(json.dumps(finite(summary), indent=2, default=str, allow_nan=False))

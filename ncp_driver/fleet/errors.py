@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ncp_driver.errors import NcpDriverError
+from ncp_driver.errors import UsageError
 
 __all__ = ["FleetError"]
 
 
-class FleetError(NcpDriverError):
-    """A fleet evaluation that cannot start: no drives, a bad manifest, a bad option."""
+class FleetError(UsageError):
+    """A fleet evaluation that cannot start: no drives, a bad manifest, a bad option (exit 2)."""

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ncp_driver.errors import MissingModelError
 from ncp_driver.fleet import cache
 from ncp_driver.fleet.compare import (
     MODES,
@@ -29,7 +30,6 @@ from ncp_driver.fleet.compare import (
     worst_stretches,
 )
 from ncp_driver.fleet.drives import DriveSpec
-from ncp_driver.fleet.errors import FleetError
 from ncp_driver.fleet.runners import run_local, run_ray
 from ncp_driver.fleet.verdict import Gate, verdict
 from ncp_driver.fleet.work import DriveOutcome, DriveTask, ModelRef, Outputs
@@ -78,13 +78,13 @@ def _model(role: str, path: Path, settings: ReplaySettings) -> tuple[ModelRef, d
     from ncp_driver.runtime import SteeringModel
 
     if not Path(path).is_file():
-        raise FleetError(f"--{role} {path} does not exist: give an exported .onnx model")
+        raise MissingModelError(f"--{role} {path} does not exist: give an exported .onnx model")
     model = SteeringModel.load(path, replace(settings.pipeline, model_path=str(path)))
     info = {
         "path": str(path),
         "sha256": model.model_hash,
-        "kind": model.card.kind,
-        "neurons": model.card.neuron_count,
+        "kind": model.contract.kind,
+        "neurons": model.contract.neuron_count,
     }
     return ModelRef(role, Path(os.path.abspath(path)), model.model_hash), info
 

@@ -16,18 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from ncp_driver.atomic import atomic_write_text
-from ncp_driver.bags import Recording, load_series
-from ncp_driver.bags.discomfort import discomfort_report, motions
-from ncp_driver.bags.modes import ModeTimeline
+from ncp_driver.bags import BagError, Recording
+from ncp_driver.bags.discomfort import recording_discomfort
 from ncp_driver.bags.motion import MotionSettings
-from ncp_driver.bags.series import kind_for
-from ncp_driver.bags.takeovers import takeover_report
-from ncp_driver.bags.topics import find_topic_optional
+from ncp_driver.bags.takeovers import recording_takeovers
 from ncp_driver.errors import NcpDriverError
 from ncp_driver.fleet import cache
 from ncp_driver.fleet.drives import DriveSpec
 from ncp_driver.replay import ReplaySettings, replay, write_replay
-from ncp_driver.takeover import DEFAULT_MIN_DURATION_S
 
 __all__ = ["DriveOutcome", "DriveTask", "ModelRef", "drive_context", "evaluate_drive"]
 
@@ -150,68 +146,50 @@ def _num(value: Any) -> float | None:
 
 
 def drive_context(path: Path, settings: ReplaySettings) -> dict[str, Any]:
-    """The drive as recorded: takeovers (per km) and lateral discomfort, as the bag tools count
-    them (``ncp-bag takeovers`` / ``discomfort`` with their defaults). They describe the drive
-    and the model that drove it, not the models under evaluation."""
-    with Recording([path], settings.msg_dirs) as rec:
-        topics, source = rec.topics, rec.describe()
-        given = {"auto": settings.auto_topic, "gps": settings.gps_topic}
-        roles: dict[str, str] = {}
-        for role in ("auto", "gps", "odometry", "imu"):
-            topic = find_topic_optional(topics, role, given.get(role), source)
-            if topic is not None and topics[topic].msgcount:
-                roles[role] = topic
-        kinds = {topic: kind_for(role, given.get(role)) for role, topic in roles.items()}
-        loaded = load_series(rec, kinds) if kinds else {}
-        start, end = rec.start_ns * 1e-9, rec.end_ns * 1e-9
-        skipped = dict(rec.skipped)
-    series = {role: loaded[topic] for role, topic in roles.items() if topic in loaded}
-    doc: dict[str, Any] = {
-        "start_s": start,
-        "recording_s": end - start,
-        "skipped_messages": skipped,
-    }
-    auto = series.get("auto")
-    doc["takeovers"] = doc["autonomous_km"] = doc["takeovers_per_km"] = None
-    doc["autonomous_s"] = doc["takeovers_per_hour"] = None
-    timeline = None
-    if auto is not None and len(auto):
-        report = takeover_report(
-            auto,
-            series.get("gps"),
-            series.get("odometry"),
-            start,
-            end,
-            DEFAULT_MIN_DURATION_S,
-            [str(path)],
-            skipped=skipped,
-        )
-        doc.update(
-            takeovers=report.count,
-            autonomous_s=report.autonomous_s,
-            autonomous_km=None if report.autonomous_m is None else report.autonomous_m / 1000,
-            takeovers_per_km=report.per_km,
-            takeovers_per_hour=report.per_hour,
-            takeover_times_s=[t.since_start_s for t in report.takeovers],
-        )
-        timeline = ModeTimeline.from_flag(
-            auto.stamp, auto["autonomous"], end, DEFAULT_MIN_DURATION_S
-        )
-    motion = MotionSettings()
-    sources = motions(series.get("gps"), series.get("odometry"), series.get("imu"), motion)
+    """The drive as recorded: takeovers (per km) and lateral discomfort, as ``ncp-bag
+    takeovers`` / ``discomfort`` count them (their library functions, defaults). They describe
+    the drive and the model that drove it, not the models under evaluation; a drive without an
+    auto-mode flag has no takeover figures, one without GPS, odometry or IMU no discomfort."""
+    given = {"auto": settings.auto_topic, "gps": settings.gps_topic}
+    doc: dict[str, Any] = dict.fromkeys(
+        ("takeovers", "autonomous_s", "autonomous_km", "takeovers_per_km", "takeovers_per_hour")
+    )
     doc["discomfort"] = None
-    if sources:
-        report_d = discomfort_report(
-            sources, timeline, [str(path)], motion, auto.topic if auto else None, skipped
-        )
-        best = report_d.sources[0]
-        doc["discomfort"] = {
-            "scope": report_d.scope,
-            "source": best.source,
-            "a_lat_rms": _num(best.a_lat_rms),
-            "a_lat_max": _num(best.a_lat_max),
-            "jerk_rms": _num(best.jerk_rms),
-            "a_lat_over_limit_share": _num(best.a_lat_over_limit_share),
-            "jerk_over_limit_share": _num(best.jerk_over_limit_share),
+    with Recording([path], settings.msg_dirs) as rec:
+        doc["start_s"] = rec.start_ns * 1e-9
+        doc["recording_s"] = (rec.end_ns - rec.start_ns) * 1e-9
+        try:
+            report = recording_takeovers(rec, given)
+        except BagError as exc:  # no auto-mode flag (a TopicError): no takeover figures
+            doc["takeovers_note"] = str(exc)
+        else:
+            doc.update(
+                takeovers=report.count,
+                autonomous_s=report.autonomous_s,
+                autonomous_km=None if report.autonomous_m is None else report.autonomous_m / 1000,
+                takeovers_per_km=report.per_km,
+                takeovers_per_hour=report.per_hour,
+                takeover_times_s=[t.since_start_s for t in report.takeovers],
+            )
+        first = dict(rec.skipped)  # each pass reads (and skips) the same bad messages again
+        try:
+            comfort = recording_discomfort(rec, MotionSettings(), given)
+        except BagError as exc:  # no GPS, odometry or IMU
+            doc["discomfort_note"] = str(exc)
+        else:
+            if comfort.sources:
+                best = comfort.sources[0]
+                doc["discomfort"] = {
+                    "scope": comfort.scope,
+                    "source": best.source,
+                    "a_lat_rms": _num(best.a_lat_rms),
+                    "a_lat_max": _num(best.a_lat_max),
+                    "jerk_rms": _num(best.jerk_rms),
+                    "a_lat_over_limit_share": _num(best.a_lat_over_limit_share),
+                    "jerk_over_limit_share": _num(best.jerk_over_limit_share),
+                }
+        second = {t: n - first.get(t, 0) for t, n in rec.skipped.items()}
+        doc["skipped_messages"] = {
+            t: max(first.get(t, 0), second.get(t, 0)) for t in {*first, *second}
         }
     return doc

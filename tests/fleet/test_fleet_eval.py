@@ -233,7 +233,7 @@ def test_each_drive_gets_the_outputs_of_ncp_replay(
     assert a == b
 
 
-def test_usage_errors_exit_2(
+def test_usage_errors_exit_2_and_a_refused_model_1(
     drives_dir: Path, models: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = str(tmp_path / "out")
@@ -245,7 +245,8 @@ def test_usage_errors_exit_2(
     assert "does not exist" in capsys.readouterr().err
     bad = tmp_path / "bad.onnx"
     bad.write_bytes(b"not a model")
-    assert eval_cli.main([str(drives_dir), "--candidate", str(bad), "--out", out]) == 2
+    # A model the pipeline refuses is a problem found (the project's convention), not usage.
+    assert eval_cli.main([str(drives_dir), "--candidate", str(bad), "--out", out]) == 1
     assert "bad.onnx" in capsys.readouterr().err
     with pytest.raises(SystemExit) as caught:
         eval_cli.main([str(drives_dir), "--candidate", str(bad), "--out", out,
