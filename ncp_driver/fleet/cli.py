@@ -149,7 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="also run ncp-sim on N seeded roads with both models (skipped with a message where "
         "the simulator is not installed); context, not part of the verdict",
     )  # fmt: skip
-    sim.add_argument("--sim-seed", type=int, default=0)
+    sim.add_argument("--sim-seed", type=int, help="the road set (default: ncp-sim's)")
+    sim.add_argument("--sim-road-m", type=float, metavar="M", help="length per road (ncp-sim's)")
     parser.add_argument("--json", action="store_true", help="print summary.json to stdout")
     return parser
 
@@ -273,7 +274,9 @@ def _evaluate(args: argparse.Namespace) -> int:
         models = {"candidate": options.candidate}
         if options.reference is not None:
             models["reference"] = options.reference
-        result.summary["closed_loop"] = closed_loop(models, args.sim_roads, args.sim_seed, args.out)
+        result.summary["closed_loop"] = closed_loop(
+            models, args.sim_roads, args.sim_seed, args.out, args.sim_road_m, tuple(args.param)
+        )
         if "skipped" in result.summary["closed_loop"]:
             print(f"ncp-eval: {result.summary['closed_loop']['skipped']}", file=sys.stderr)
     write_fleet(result, args.out, thumbnails=not args.no_thumbnails)

@@ -215,9 +215,21 @@ def render_page(summary: dict[str, Any]) -> str:
     ]
     closed = summary.get("closed_loop")
     if closed:
+        rows = "".join(
+            f"<tr><td>{role}</td><td>{_f(f.get('takeovers'))}</td>"
+            f"<td>{_f(f.get('autonomous_km'), '.3g')}</td><td>{_f(f.get('takeovers_per_km'), '.3g')}</td>"
+            f"<td>{_f(f.get('lateral_offset_mean_m'), '.3g')}</td></tr>"
+            for role, f in (closed.get("figures") or {}).items()
+        )
+        table = (
+            "<table><tr><th>model</th><th>takeovers</th><th>autonomous km</th><th>per km</th>"
+            f"<th>mean |offset| m</th></tr>{rows}</table>"
+            if rows
+            else ""
+        )
         sections.append(
-            f"<section><h2>Closed loop (ncp-sim)</h2><p>{_f(closed.get('note') or closed.get('skipped'))}"
-            "</p></section>"
+            "<section><h2>Closed loop (ncp-sim, context: not in the verdict)</h2>"
+            f"<p>{_f(closed.get('note') or closed.get('skipped'))}</p>{table}</section>"
         )
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'

@@ -358,3 +358,21 @@ def test_the_closed_loop_hook_is_skipped_with_a_message_without_the_simulator(
     closed = _summary(out)["closed_loop"]
     assert closed["roads"] == 2 and "not installed" in closed["skipped"]
     assert "not installed" in (out / "report.html").read_text()
+
+
+def test_the_closed_loop_hook_runs_ncp_sim_on_both_models(
+    drives_dir: Path, models: dict[str, Path], tmp_path: Path
+) -> None:
+    pytest.importorskip("ncp_driver.sim")
+    out = tmp_path / "out"
+    args = [str(drives_dir / "drive3"), "--candidate", str(models["biased"]), "--reference",
+            str(models["reference"]), "--out", str(out), "--no-progress",
+            "--max-mae-regression", "1000%", "--sim-roads", "1", "--sim-road-m", "150"]  # fmt: skip
+    assert eval_cli.main(args) == 0  # closed-loop figures are context, not the verdict
+    closed = _summary(out)["closed_loop"]
+    assert "skipped" not in closed, closed.get("skipped")
+    assert set(closed["figures"]) == {"candidate", "reference"}
+    for figures in closed["figures"].values():
+        assert figures["autonomous_km"] > 0 and figures["takeovers_per_km"] is not None
+    assert closed["active"]["tool"] == "ncp-sim" and (out / "sim" / "active.json").is_file()
+    assert "Closed loop" in (out / "report.html").read_text()
