@@ -61,6 +61,17 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print a JSON document instead")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="use what a damaged or cut-short bag gives (fewer messages than it declares) "
+        "instead of failing; the results say they come from partial input",
+    )
+
+
+def _open(args: argparse.Namespace) -> Recording:
+    """The recording of the command's bags (not yet open)."""
+    return Recording(args.bags, args.msg_dir, allow_partial=args.allow_partial)
 
 
 def _topic_flags(parser: argparse.ArgumentParser, roles: Sequence[str]) -> None:
@@ -241,11 +252,16 @@ def _model_preprocessing(path: Path) -> Preprocessing:
     return card.preprocessing
 
 
-def _emit(args: argparse.Namespace, document: dict[str, Any], table: str) -> None:
+def _emit(args: argparse.Namespace, document: dict[str, Any], table: str, rec: Recording) -> None:
+    """Print the result; ``input`` says whether the bag gave all it declares."""
+    document["input"] = rec.integrity()
+    notes = rec.integrity_summary()
+    if notes:
+        print(notes, file=sys.stderr)
     if args.json:
         dump_json(document, sys.stdout)
     else:
-        print(table)
+        print(table + (f"\n{notes}" if notes else ""))
 
 
 # -- commands ----------------------------------------------------------------------------------
@@ -253,9 +269,9 @@ def _info(args: argparse.Namespace) -> None:
     from ncp_driver.bags.info import info_document, info_table
 
     progress = _progress_factory(not args.no_progress)
-    with Recording(args.bags, args.msg_dir) as rec:
+    with _open(args) as rec:
         doc = info_document(rec, args.exact, lambda it, n: progress(it, n, "scanning"))
-    _emit(args, doc, info_table(doc))
+    _emit(args, doc, info_table(doc), rec)
 
 
 def _extract(args: argparse.Namespace) -> None:
@@ -268,7 +284,7 @@ def _extract(args: argparse.Namespace) -> None:
     elif args.crop:
         preprocessing = PAPER_PREPROCESSING
     progress = _progress_factory(not args.no_progress)
-    with Recording(args.bags, args.msg_dir) as rec:
+    with _open(args) as rec:
         plan = plan_extract(rec, args.only, args.camera, _given(args))
         summary = extract(
             rec,
@@ -281,7 +297,7 @@ def _extract(args: argparse.Namespace) -> None:
             force=args.force,
             progress=lambda it, n: progress(it, n, "extract"),
         )
-    _emit(args, summary.to_json(), summary.table())
+    _emit(args, summary.to_json(), summary.table(), rec)
 
 
 def _trainset(args: argparse.Namespace) -> None:
@@ -300,7 +316,7 @@ def _trainset(args: argparse.Namespace) -> None:
         max_skew_s=args.max_skew,
         preprocessing=preprocessing,
     )
-    with Recording(args.bags, args.msg_dir) as rec:
+    with _open(args) as rec:
         summary = build_trainset(
             rec,
             args.out,
@@ -309,7 +325,7 @@ def _trainset(args: argparse.Namespace) -> None:
             force=args.force,
             progress=_progress_factory(not args.no_progress),
         )
-    _emit(args, summary.to_json(), summary.table())
+    _emit(args, summary.to_json(), summary.table(), rec)
 
 
 def _small_topics(
@@ -343,7 +359,7 @@ def _takeovers(args: argparse.Namespace) -> None:
 
     if args.map:
         check_new([args.map], args.force)
-    with Recording(args.bags, args.msg_dir) as rec:
+    with _open(args) as rec:
         series = _small_topics(rec, args, ["auto"], ["gps", "odometry"])
         start, end = rec.start_ns * 1e-9, rec.end_ns * 1e-9
         skipped = dict(rec.skipped)
@@ -375,7 +391,7 @@ def _takeovers(args: argparse.Namespace) -> None:
             gt = lat = lon = np.empty(0)
         plot_takeover_map(args.map, report, gt, lat, lon, timeline, force=args.force)
         doc["map"] = str(args.map)
-    _emit(args, doc, report.table() + (f"\nmap: {args.map}" if args.map else ""))
+    _emit(args, doc, report.table() + (f"\nmap: {args.map}" if args.map else ""), rec)
 
 
 def _discomfort(args: argparse.Namespace) -> None:
@@ -388,7 +404,7 @@ def _discomfort(args: argparse.Namespace) -> None:
         check_new([args.plot], args.force)
     settings = MotionSettings(rate_hz=args.rate, window_s=args.window, min_speed=args.min_speed)
     optional = ["gps", "odometry", "imu"] + ([] if args.all_driving else ["auto"])
-    with Recording(args.bags, args.msg_dir) as rec:
+    with _open(args) as rec:
         series = _small_topics(rec, args, [], optional)
         start, end = rec.start_ns * 1e-9, rec.end_ns * 1e-9
         skipped = dict(rec.skipped)
@@ -412,7 +428,7 @@ def _discomfort(args: argparse.Namespace) -> None:
     if args.plot:
         plot_discomfort(args.plot, sources, timeline, start, force=args.force)
         doc["plot"] = str(args.plot)
-    _emit(args, doc, report.table() + (f"\nplot: {args.plot}" if args.plot else ""))
+    _emit(args, doc, report.table() + (f"\nplot: {args.plot}" if args.plot else ""), rec)
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], None]] = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ncp_driver.errors import NcpDriverError
 
-__all__ = ["BagError", "MessageTypeError", "OutputExistsError", "TopicError"]
+__all__ = ["BagError", "IncompleteBagError", "MessageTypeError", "OutputExistsError", "TopicError"]
 
 
 class BagError(NcpDriverError):
@@ -21,3 +21,7 @@ class TopicError(BagError):
 
 class OutputExistsError(BagError):
     """An output that exists already and would be overwritten without ``--force``."""
+
+
+class IncompleteBagError(BagError):
+    """A bag that gave fewer (or more) messages than it declares: damaged or cut short."""

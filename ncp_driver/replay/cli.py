@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ncp_driver.bags.errors import IncompleteBagError
 from ncp_driver.errors import NcpDriverError
 from ncp_driver.models import default_model_path
 from ncp_driver.replay.engine import ReplayError, ReplaySettings, replay
@@ -115,6 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="without an auto-mode topic, treat the drive as manual (default: autonomous)",
     )
+    parser.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="replay what a damaged or cut-short bag gives instead of failing; metrics.json "
+        "then says the input was partial",
+    )
     parser.add_argument("--json", action="store_true", help="print metrics.json to stdout")
     progress = parser.add_mutually_exclusive_group()
     progress.add_argument("--progress", dest="progress", action="store_true", default=None)
@@ -150,6 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             noise_seed=args.noise_seed,
             batch_size=args.batch_size,
             assume_autonomous=not args.manual_without_flag,
+            allow_partial=args.allow_partial,
         )
         if args.out.exists() and not args.force:
             raise ReplayError(f"{args.out} exists already: choose another --out or pass --force")
@@ -163,10 +171,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             mcap_images=not args.mcap_without_images,
             force=args.force,
         )
+    except IncompleteBagError as exc:  # the work found a problem: a damaged input
+        print(f"ncp-replay: error: {exc}", file=sys.stderr)
+        return 1
     except NcpDriverError as exc:
         print(f"ncp-replay: error: {exc}", file=sys.stderr)
         return 2
     doc = metrics_document(result)
+    if not doc["input"].get("complete", True):
+        lines = [
+            f"{loss['topic']}: {loss['missing']} message(s) lost" for loss in doc["input"]["losses"]
+        ]
+        print("ncp-replay: PARTIAL INPUT (--allow-partial): " + "; ".join(lines), file=sys.stderr)
     if args.json:
         print(json.dumps(doc, indent=2))
         return 0

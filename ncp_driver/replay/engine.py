@@ -77,6 +77,7 @@ class ReplaySettings:
     batch_size: int = 1  # > 1: batch the conv head (SplitModel)
     max_skew_s: float = 0.1  # how far the human's steering may be from a frame to count
     assume_autonomous: bool = True  # the mode when the bag has no auto-mode flag
+    allow_partial: bool = False  # replay what a damaged bag gives (the results say so)
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -159,6 +160,7 @@ class ReplayResult:
     skipped_messages: dict[str, int]
     seconds: float
     model_info: dict[str, str]
+    input_integrity: dict[str, Any] = field(default_factory=dict)  # Recording.integrity()
 
     @property
     def frames(self) -> int:
@@ -268,7 +270,7 @@ def replay(
 ) -> ReplayResult:
     """Replay the camera stream of the bag(s) ``paths`` through the pipeline."""
     start = time.perf_counter()
-    with Recording(paths, settings.msg_dirs) as recording:
+    with Recording(paths, settings.msg_dirs, settings.allow_partial) as recording:
         source = recording.describe()
         available = recording.topics
         topics: dict[str, str | None] = {
@@ -298,6 +300,7 @@ def replay(
                     speeds = _speeds(series, chunk_ns.astype(np.float64) * 1e-9, settings)
                     _step(lanes, batch, modes, speeds)
         skipped = dict(recording.skipped)
+        integrity = recording.integrity()
     clean = lanes[0]
     if len(clean.log) == 0:
         raise ReplayError(f"{source}: topic {camera} has no camera frames to replay")
@@ -333,6 +336,7 @@ def replay(
             "provider": model.provider,
             "mode": "batched head" if settings.batch_size > 1 else "frame by frame",
         },
+        input_integrity=integrity,
     )
 
 
