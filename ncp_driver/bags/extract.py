@@ -245,7 +245,7 @@ def extract(
                     continue
                 try:
                     csvs[msg.topic].add(msg.topic, msg.stamp_ns, msg.message)
-                except (TypeError, ValueError) as exc:
+                except (TypeError, ValueError, ImageDecodeError) as exc:
                     recording.skipped[msg.topic] += 1
                     recording.skip_reasons.setdefault(msg.topic, f"{type(exc).__name__}: {exc}")
             integrity = recording.integrity()

@@ -137,10 +137,8 @@ def _repair_hint(path: Path, problem: str, data_file: Path | None = None) -> str
         )
     if data_file is None:
         files = data_files(path)
-        data_file = ([f for f in files if f.suffix == ".mcap"] if "mcap" in text else []) or [
-            files[0]
-        ]
-        data_file = data_file[0]
+        mcaps = [f for f in files if f.suffix == ".mcap"] if "mcap" in text else []
+        data_file = (mcaps or files)[0]
     path = data_file
     if path.suffix == ROS1_SUFFIX:
         if "not indexed" in text:

@@ -15,7 +15,7 @@ from ncp_driver.images.compressed import (
 from ncp_driver.images.decode import decode_cropped, decode_image, is_compressed
 from ncp_driver.images.errors import ImageDecodeError
 from ncp_driver.images.raw import RAW_ENCODINGS, RawEncoding, decode_raw, raw_pixels
-from ncp_driver.images.stamps import image_stamp
+from ncp_driver.images.stamps import header_stamp_ns, image_stamp, stamp_ns
 
 __all__ = [
     "RAW_ENCODINGS",
@@ -27,8 +27,10 @@ __all__ = [
     "decode_cropped",
     "decode_image",
     "decode_raw",
+    "header_stamp_ns",
     "image_stamp",
     "is_compressed",
     "jpeg_reduce_factor",
     "raw_pixels",
+    "stamp_ns",
 ]

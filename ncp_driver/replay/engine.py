@@ -43,13 +43,12 @@ from ncp_driver.bags import Recording, load_series
 from ncp_driver.bags.series import Series, kind_for
 from ncp_driver.bags.topics import find_topic, find_topic_optional
 from ncp_driver.bags.trainset import nearest
-from ncp_driver.errors import NcpDriverError, PreprocessingError
-from ncp_driver.images import ImageDecodeError, decode_cropped, image_stamp
-from ncp_driver.preprocessing import Preprocessing, to_model_input
+from ncp_driver.errors import NcpDriverError
 from ncp_driver.replay.metrics import AgreementMetrics, agreement_by_mode
 from ncp_driver.replay.noise import PAPER_NOISE_SEED, InputNoise
 from ncp_driver.replay.split import SplitModel
 from ncp_driver.runtime import FrameResult, PipelineConfig, SteeringModel, SteeringPipeline
+from ncp_driver.runtime.pipeline import PreparedFrame
 from ncp_driver.runtime.steering import steering_angle_to_curvature
 
 __all__ = ["FrameLog", "ReplayError", "ReplayResult", "ReplaySettings", "replay"]
@@ -284,8 +283,10 @@ def replay(
         camera = topics["camera"]
         assert camera is not None
         pipe = lanes[0].pipeline
-        spec, reduced = pipe.spec, pipe.config.reduced_jpeg_decode
-        prepared = (_prepare(m, spec, reduced) for m in recording.messages([camera]))
+        # The pipeline's own admission step, run ahead in the reader thread (it is stateless).
+        prepared = (
+            _Frame(m.stamp_ns, pipe.prepare(m.message)) for m in recording.messages([camera])
+        )
         # Three stages in three threads (onnxruntime and OpenCV release the GIL): read and
         # prepare frames; the conv head over each batch; the cells and pipelines, in order.
         with _read_ahead(prepared, max(settings.batch_size, READ_AHEAD)) as ahead:
@@ -360,29 +361,14 @@ def _speeds(series: _Series, t: np.ndarray, settings: ReplaySettings) -> np.ndar
 
 @dataclass
 class _Frame:
-    """One camera message, read and prepared ahead (in the reader thread)."""
+    """One camera message, prepared ahead by the pipeline (in the reader thread)."""
 
     bag_ns: int  # record time
-    stamp: float  # the image's stamp, s (NaN if it has none)
-    stamp_ns: int | None  # the same, exactly
-    model_input: np.ndarray | None  # None: the frame did not decode or preprocess
-    preprocess_s: float  # decode and preprocessing time
-    message: Any | None  # kept only for a frame that failed (the pipeline rejects it itself)
+    prepared: PreparedFrame  # SteeringPipeline.prepare's result: what process_prepared takes
 
-
-def _prepare(message: Any, spec: Preprocessing, reduced_jpeg_decode: bool) -> _Frame:
-    """Decode and preprocess one camera message with the pipeline's functions."""
-    msg = message.message
-    begin = time.perf_counter()
-    stamp = math.nan
-    try:
-        stamp = image_stamp(msg)
-        image = decode_cropped(msg, spec, reduced_jpeg_decode)
-        model_input = to_model_input(image, spec, out=np.empty(spec.input_shape, np.float32))
-    except (ImageDecodeError, PreprocessingError):
-        return _Frame(message.stamp_ns, stamp, _stamp_ns(msg), None, 0.0, msg)
-    cost = time.perf_counter() - begin
-    return _Frame(message.stamp_ns, stamp, _stamp_ns(msg), model_input, cost, None)
+    @property
+    def model_input(self) -> np.ndarray | None:
+        return self.prepared.model_input
 
 
 class _Failure:
@@ -445,16 +431,6 @@ def _read_ahead(items: Iterator[_T], depth: int) -> Iterator[Iterator[_T]]:
         worker.join()
 
 
-def _stamp_ns(msg: Any) -> int | None:
-    """The image's header stamp in integer ns (exact), or None without a usable one."""
-    stamp = getattr(getattr(msg, "header", None), "stamp", None)
-    sec = getattr(stamp, "sec", getattr(stamp, "secs", None))
-    nanosec = getattr(stamp, "nanosec", getattr(stamp, "nsecs", None))
-    if not isinstance(sec, (int, np.integer)) or not isinstance(nanosec, (int, np.integer)):
-        return None
-    return int(sec) * 1_000_000_000 + int(nanosec)
-
-
 @dataclass
 class _Batch:
     """A chunk of frames with each lane's model inputs and (batched mode) conv features."""
@@ -501,12 +477,11 @@ def _step(lanes: list[_Lane], batch: _Batch, modes: np.ndarray, speeds: np.ndarr
             if bool(modes[j]) != pipe.autonomous:
                 pipe.set_autonomous(bool(modes[j]), frame.bag_ns * 1e-9)
             pipe.set_speed(float(speeds[j]) if math.isfinite(speeds[j]) else None)
-            if not batch.valid[j]:
-                result = pipe.process_image(frame.message)  # the pipeline's own rejection, counted
-            else:
+            model_input = None
+            if batch.valid[j]:
                 if lane.split is not None and features is not None:
                     lane.split.feed(features[j])
-                else:
-                    pipe.model.frame_input[0] = inputs[j]
-                result = pipe.process_prepared(frame.stamp, preprocess_s=frame.preprocess_s)
-            lane.log.add(result, frame.bag_ns, frame.stamp_ns)
+                elif lane.noise is not None:
+                    model_input = inputs[j]
+            result = pipe.process_prepared(frame.prepared, model_input=model_input)
+            lane.log.add(result, frame.bag_ns, frame.prepared.stamp_ns)

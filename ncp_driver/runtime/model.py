@@ -18,6 +18,7 @@ Two ways to run, both with IO binding to preallocated buffers (no allocation per
 from __future__ import annotations
 
 import hashlib
+import math
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
@@ -37,7 +38,14 @@ from ncp_driver.contract import (
 from ncp_driver.errors import ModelContractError, ProviderError
 from ncp_driver.runtime.config import PipelineConfig
 
-__all__ = ["PROVIDER_NAMES", "SteeringModel", "StepModel", "StepOutput", "provider_plan"]
+__all__ = [
+    "PROVIDER_NAMES",
+    "SteeringModel",
+    "StepModel",
+    "StepOutput",
+    "check_starts_finite",
+    "provider_plan",
+]
 
 PROVIDER_NAMES = {
     "tensorrt": "TensorrtExecutionProvider",
@@ -238,6 +246,27 @@ def check_io(session: ort.InferenceSession, card: ModelCard, source: str) -> Non
                 )
 
 
+def check_starts_finite(model: StepModel, elapsed_s: float, source: str) -> None:
+    """Refuse a model whose first step, a mid-grey frame from a zero state, is not finite.
+
+    Run at every start, whatever ``warmup_runs`` says (NaN or infinite weights would otherwise
+    start a node that never commands, or a replay that fails at its end). The state is reset
+    afterwards; the frame buffer is left zero.
+    """
+    model.reset_state()
+    grey = np.full(model.frame_input.shape, 0.5, np.float32)
+    out = model.step(elapsed_s, frame=grey)
+    finite = out.finite and math.isfinite(out.curvature)
+    model.reset_state()
+    model.frame_input.fill(0.0)
+    if not finite:
+        raise ModelContractError(
+            f"{source}: the model's outputs are not finite on a mid-grey frame from a zero state "
+            f"(curvature {out.curvature}): its weights hold NaN or infinite values, or it "
+            "overflows; refusing to start. Re-export it from a good checkpoint"
+        )
+
+
 class _HostRunner:
     """IO binding to numpy buffers; the state is copied from ``state_out`` back to ``state``."""
 
@@ -391,6 +420,7 @@ class SteeringModel:
         else:
             self._runner = _HostRunner(session, card)
         self.state_on_device = device and card.stateful
+        check_starts_finite(self, config.default_elapsed_s, source)
         self.warm_up(config.warmup_runs, config.default_elapsed_s)
 
     @classmethod
