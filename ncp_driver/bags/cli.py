@@ -237,19 +237,13 @@ def _given(args: argparse.Namespace) -> dict[str, str | None]:
 
 
 def _model_preprocessing(path: Path) -> Preprocessing:
-    """The preprocessing stored in an exported model's metadata."""
-    import onnxruntime
+    """The preprocessing of an exported model, validated exactly as the pipeline validates it
+    (contract, graph, a finite first step): a model the car would refuse is refused here."""
+    from ncp_driver.runtime.config import PipelineConfig
+    from ncp_driver.runtime.model import SteeringModel
 
-    from ncp_driver.contract import ModelCard
-
-    if not path.is_file():
-        raise BagError(f"{path} does not exist: give an ONNX model exported by ncp-export")
-    try:
-        session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    except Exception as exc:
-        raise BagError(f"{path}: onnxruntime cannot load it ({exc}); give an ONNX model") from exc
-    card = ModelCard.from_metadata(session.get_modelmeta().custom_metadata_map, source=str(path))
-    return card.preprocessing
+    model = SteeringModel.load(path, PipelineConfig(model_path=str(path), warmup_runs=0))
+    return model.card.preprocessing
 
 
 def _emit(args: argparse.Namespace, document: dict[str, Any], table: str, rec: Recording) -> None:

@@ -111,6 +111,7 @@ class FrameLog:
     neurons: list[np.ndarray] = field(default_factory=list)  # frames the model ran on
     features: list[np.ndarray] = field(default_factory=list)
     model_rows: list[int] = field(default_factory=list)  # frame index of each neurons row
+    first_reasons: dict[str, str] = field(default_factory=dict)  # status -> its first reason
 
     def add(self, result: FrameResult, bag_ns: int, stamp_ns: int | None) -> None:
         command = result.command
@@ -125,6 +126,8 @@ class FrameLog:
         self.limits_active.append(";".join(command.limits_active) if command else "")
         self.reset_reason.append(result.reset_reason or "")
         self.elapsed_s.append(result.elapsed_s)
+        if result.reason:
+            self.first_reasons.setdefault(result.status, result.reason)
         if result.neurons is not None and result.features is not None:
             self.model_rows.append(len(self.stamp) - 1)
             self.neurons.append(result.neurons)
@@ -305,6 +308,22 @@ def replay(
     clean = lanes[0]
     if len(clean.log) == 0:
         raise ReplayError(f"{source}: topic {camera} has no camera frames to replay")
+    if "ok" not in clean.log.status:
+        counts = {s: clean.log.status.count(s) for s in sorted(set(clean.log.status))}
+        why = "; ".join(
+            f"{n} {status} (first: {clean.log.first_reasons.get(status, '?')})"
+            for status, n in counts.items()
+        )
+        verdict = (
+            "every output of the model was non-finite"
+            if set(counts) == {"nonfinite"}
+            else "no frame decoded"
+            if set(counts) == {"rejected"}
+            else "no frame could be used"
+        )
+        raise ReplayError(
+            f"{source}: {verdict} on {camera}, so there is nothing to evaluate: {why}"
+        )
     t = clean.log.bag_time
     stats = clean.pipeline.stats
     model = clean.pipeline.model
