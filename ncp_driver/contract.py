@@ -142,8 +142,9 @@ class ModelCard:
             "training_data": json.dumps(self.training_data, sort_keys=True),
             "exporter": self.exporter,
             "frame_period_s": repr(self.frame_period_s),
-            "input_encodings": json.dumps(list(self.input_encodings)),
         }
+        if tuple(self.input_encodings) != DEFAULT_INPUT_ENCODINGS:  # absent = the default
+            meta["input_encodings"] = json.dumps(list(self.input_encodings))
         meta.update(self.extra)
         return {META_PREFIX + key: value for key, value in meta.items()}
 
