@@ -342,6 +342,7 @@ def replay(
             "frames_processed": stats.frames_processed,
             "frames_dropped": stats.frames_dropped,
             "frames_rejected": stats.frames_rejected,
+            "rejections": dict(stats.rejections),
             "frames_stale": stats.frames_stale,
             "nonfinite_outputs": stats.nonfinite_outputs,
             "resets": dict(stats.resets),
