@@ -171,7 +171,7 @@ class TopicLoss:
 
     topic: str
     files: tuple[str, ...]
-    declared: int
+    declared: int | None  # None: the files declare no counts (the read stopped with an error)
     read: int
     gap_from_ns: int  # the largest gap in what was read on the topic (where the loss most
     gap_to_ns: int  # likely lies): record times, ns
@@ -179,14 +179,27 @@ class TopicLoss:
     error: str = ""  # what stopped the reading, when it stopped with an error
 
     @property
-    def missing(self) -> int:
-        return self.declared - self.read
+    def missing(self) -> int | None:
+        return None if self.declared is None else self.declared - self.read
 
     def describe(self) -> str:
-        lost = f"{self.missing} lost" if self.missing > 0 else f"{-self.missing} more than declared"
+        missing = self.missing
+        if missing is None:
+            counted = f"read {self.read} messages of {', '.join(self.files)} (no declared count)"
+        else:
+            lost = (
+                f"{missing} lost"
+                if missing > 0
+                else f"{-missing} more than declared"
+                if missing < 0
+                else "none lost"
+            )
+            counted = (
+                f"read {self.read} of the {self.declared} messages {', '.join(self.files)} "
+                f"declares ({lost})"
+            )
         text = (
-            f"{self.topic}: read {self.read} of the {self.declared} messages "
-            f"{', '.join(self.files)} declares ({lost}); the largest gap in what was read runs "
+            f"{self.topic}: {counted}; the largest gap in what was read runs "
             f"from {(self.gap_from_ns - self.start_ns) * 1e-9:.3f} s to "
             f"{(self.gap_to_ns - self.start_ns) * 1e-9:.3f} s into the recording "
             f"(record times {self.gap_from_ns * 1e-9:.3f} to {self.gap_to_ns * 1e-9:.3f})"
@@ -584,7 +597,7 @@ class Recording:
         self, group: _Group, reader: AnyReader, tally: dict[str, _Tally], error: str
     ) -> None:
         """Compare the messages read per topic with the counts ``group`` declares."""
-        if not group.declared:
+        if not group.declared and not error:
             return
         declared: Counter[str] = Counter()
         for conn in reader.connections:
@@ -597,9 +610,8 @@ class Recording:
         for topic, seen in sorted(tally.items()):
             if seen.count != declared[topic] or error:
                 gap = seen.largest_gap(last)
-                found.append(
-                    TopicLoss(topic, files, declared[topic], seen.count, *gap, first, error)
-                )
+                count = declared[topic] if group.declared else None
+                found.append(TopicLoss(topic, files, count, seen.count, *gap, first, error))
         found = [f for f in found if f.missing or f.error]
         if not found:
             return

@@ -180,7 +180,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     doc = metrics_document(result)
     if not doc["input"].get("complete", True):
         lines = [
-            f"{loss['topic']}: {loss['missing']} message(s) lost" for loss in doc["input"]["losses"]
+            f"{loss['topic']}: "
+            f"{'some' if loss['missing'] is None else loss['missing']} message(s) lost"
+            for loss in doc["input"]["losses"]
         ]
         print("ncp-replay: PARTIAL INPUT (--allow-partial): " + "; ".join(lines), file=sys.stderr)
     if args.json:

@@ -223,6 +223,10 @@ def test_an_overflowing_mcap_record_is_the_bag_layers_error(
     text = str(info.value)
     assert "OverflowError" in text and f"{path}, the chunk at bytes" in text
     assert f"mcap recover {path}" in text
+    with Recording([bag], allow_partial=True) as rec:  # accepted: what was read, and why not more
+        read = len(list(rec.raw([CAMERA])))
+    (loss,) = rec.integrity()["losses"]
+    assert loss["read"] == read < loss["declared"] and "OverflowError" in loss["error"]
 
 
 def test_a_damaged_sqlite_file_names_the_db3_file(
