@@ -15,7 +15,7 @@ from typing import Any
 
 from ncp_driver.images.errors import ImageDecodeError
 
-__all__ = ["MAX_STAMP_SEC", "header_stamp_ns", "image_stamp", "stamp_ns"]
+__all__ = ["MAX_STAMP_SEC", "header_stamp_ns", "image_stamp", "ns_to_seconds", "stamp_ns"]
 
 MAX_STAMP_SEC = 2**62 // 1_000_000_000  # beyond this a stamp in ns overflows int64 arithmetic
 _NS = 1_000_000_000
@@ -66,8 +66,12 @@ def header_stamp_ns(msg: Any) -> int:
     return stamp_ns(stamp)
 
 
+def ns_to_seconds(total_ns: int) -> float:
+    """A stamp in integer ns as float seconds, ``sec + nanosec * 1e-9`` (as ROS computes it)."""
+    whole, fraction = divmod(total_ns, _NS)
+    return float(whole) + float(fraction) * 1e-9
+
+
 def image_stamp(msg: Any) -> float:
     """Seconds of ``msg.header.stamp`` (``sec + nanosec * 1e-9``; ROS 1's ``secs``/``nsecs`` too)."""
-    total = header_stamp_ns(msg)
-    whole, fraction = divmod(total, _NS)
-    return float(whole) + float(fraction) * 1e-9
+    return ns_to_seconds(header_stamp_ns(msg))

@@ -40,6 +40,7 @@ import numpy as np
 from ncp_driver.errors import ConfigError, PreprocessingError
 from ncp_driver.images import ImageDecodeError, header_stamp_ns
 from ncp_driver.images.decode import decode_cropped_sized, message_encoding
+from ncp_driver.images.stamps import ns_to_seconds
 from ncp_driver.preprocessing import crop_and_resize, to_model_input
 from ncp_driver.runtime.clock import DropEstimator, clamp_elapsed
 from ncp_driver.runtime.config import PipelineConfig
@@ -197,7 +198,7 @@ class SteeringPipeline:
             total = header_stamp_ns(msg)
         except ImageDecodeError as exc:
             return self._prepared(math.nan, None, None, str(exc), "stamp", None, begin)
-        stamp = float(total // 1_000_000_000) + float(total % 1_000_000_000) * 1e-9
+        stamp = ns_to_seconds(total)
         try:
             encoding = message_encoding(msg)
             if not self.model.card.accepts_encoding(encoding):
