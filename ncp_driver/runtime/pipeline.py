@@ -30,6 +30,7 @@ Not thread-safe: call it from one thread (or serialise the calls).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
@@ -66,6 +67,7 @@ class PreparedFrame:
     size: tuple[int, int] | None  # the full frame's (height, width)
     preprocess_s: float  # decode + crop + resize + scale
     seal: object = field(default=None, repr=False, compare=False)
+    stale_at: float | None = None  # not decoded: already stale at this receipt time
 
 
 FRAME_STATUSES = ("ok", "rejected", "stale", "nonfinite")
@@ -189,16 +191,25 @@ class SteeringPipeline:
 
     # -- frames -------------------------------------------------------------------------------
 
-    def prepare(self, msg: Any, out: np.ndarray | None = None) -> PreparedFrame:
+    def prepare(
+        self, msg: Any, out: np.ndarray | None = None, now: float | None = None
+    ) -> PreparedFrame:
         """Check, decode and preprocess one sensor_msgs Image or CompressedImage (any object
         with their fields) into ``out`` (default: a new array). Never raises for a bad message:
-        the result carries the reason. Stateless: safe to call from a reader thread."""
+        the result carries the reason. Stateless: safe to call from a reader thread.
+
+        With a receipt time ``now`` a frame already stale then is not decoded (the car spends
+        nothing on a frame it will not use); :meth:`process_prepared` reports it as stale.
+        """
         begin = time.perf_counter()
         try:
             total = header_stamp_ns(msg)
         except ImageDecodeError as exc:
             return self._prepared(math.nan, None, None, str(exc), "stamp", None, begin)
         stamp = ns_to_seconds(total)
+        if now is not None and now - stamp > self.config.watchdog_timeout_s:
+            frame = self._prepared(stamp, total, None, "", "", None, begin)
+            return dataclasses.replace(frame, stale_at=now)
         try:
             encoding = message_encoding(msg)
             if not self.model.card.accepts_encoding(encoding):
@@ -256,7 +267,7 @@ class SteeringPipeline:
 
     def process_image(self, msg: Any, now: float | None = None) -> FrameResult:
         """One sensor_msgs Image or CompressedImage (any object with their fields)."""
-        return self.process_prepared(self.prepare(msg, out=self._input), now)
+        return self.process_prepared(self.prepare(msg, out=self._input, now=now), now)
 
     def process_frame(self, rgb: np.ndarray, stamp: float, now: float | None = None) -> FrameResult:
         """One decoded frame: H x W x 3 uint8 RGB (any size; or already the model's size)."""
@@ -293,6 +304,10 @@ class SteeringPipeline:
         early = self._arrive(stamp, now, start)
         if early is not None:
             return early
+        if frame.stale_at is not None:  # prepared at another receipt time, when it was stale
+            return self._reject(
+                stamp, f"not decoded: the frame was stale at {frame.stale_at}", start, "stale"
+            )
         if self._size is not None and frame.size is not None and frame.size != self._size:
             return self._reject(
                 stamp,

@@ -285,3 +285,13 @@ def test_process_prepared_takes_only_what_prepare_made(toy_path: Path) -> None:
     with pytest.raises(TypeError):
         pipe.process_prepared(SimpleNamespace(**dataclasses.asdict(made)))  # type: ignore[arg-type]
     assert pipe.process_prepared(made).ok
+
+
+def test_a_stale_frame_is_not_decoded_on_the_car(toy_path: Path) -> None:
+    """Staleness is decided before the decode (a car that is behind spends nothing on it)."""
+    pipe = pipeline(toy_path)
+    msg = compressed_message(frames(1)[0], 1.0)
+    msg.data = np.frombuffer(b"\xff\xd8\xff" + b"\x00" * 64, np.uint8)  # would not decode
+    result = pipe.process_image(msg, now=2.0)
+    assert result.status == "stale" and pipe.stats.frames_stale == 1
+    assert pipe.stats.rejections == {}
