@@ -271,3 +271,22 @@ def test_extract_model_refuses_what_the_pipeline_refuses(
     code, _out, err = run_cli("extract", bag, "-o", tmp_path / "b", "--model", folder)
     assert code == 1 and "does not exist" not in err and "directory" in err.lower()
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_extract_model_refuses_a_card_that_disagrees_with_its_graph(
+    bags: dict[str, Path], tmp_path: Path, run_cli: RunCli
+) -> None:
+    """The metadata alone would give a 100-wide crop; the graph takes 200: the car refuses it."""
+    onnx = pytest.importorskip("onnx")
+    from ncp_driver.models import default_model_path
+
+    proto = onnx.load(str(default_model_path()))
+    for prop in proto.metadata_props:
+        if prop.key == "ncp_driver.preprocessing":
+            spec = json.loads(prop.value)
+            spec["out_width"] = 100
+            prop.value = json.dumps(spec)
+    model = tmp_path / "mismatch.onnx"
+    onnx.save(proto, str(model))
+    code, _out, err = run_cli("extract", bags["ros2-mcap"], "-o", tmp_path / "x", "--model", model)
+    assert code == 1 and "the card and the graph disagree" in err
