@@ -15,7 +15,7 @@ from ncp_driver.images.compressed import (
     jpeg_reduce_factor,
 )
 from ncp_driver.images.errors import ImageDecodeError
-from ncp_driver.images.raw import message_bytes, raw_encoding, raw_pixels, to_rgb
+from ncp_driver.images.raw import RAW_ENCODINGS, message_bytes, raw_encoding, raw_pixels, to_rgb
 from ncp_driver.preprocessing import PAPER_PREPROCESSING, Preprocessing, crop_and_resize
 
 __all__ = [
@@ -53,17 +53,29 @@ def decode_image(msg: Any, reduce: int = 1) -> np.ndarray:
 
 
 def message_encoding(msg: Any) -> str:
-    """The pixel encoding a message carries, as a model's contract names encodings: an Image's
-    ``encoding`` (its canonical name), ``jpeg``/``png`` for colour compressed frames, ``mono8``
-    for a greyscale (one-component) JPEG."""
+    """The pixel encoding a message carries, as a model's contract names encodings.
+
+    An Image's ``encoding`` (its canonical name). For a CompressedImage: the single-channel
+    encoding its ``format`` declares (image_transport writes ``16UC1; png compressed``,
+    ``mono8; jpeg compressed``), else what the data holds: ``mono8``/``mono16`` for a
+    greyscale JPEG (one component) or PNG (colour type 0 or 4), else ``jpeg``/``png``.
+    """
     if not is_compressed(msg):
         return raw_encoding(str(msg.encoding)).name
     data = message_bytes(msg.data)
     codec = compressed_codec(msg, data)
+    fmt = str(getattr(msg, "format", ""))
+    if ";" in fmt:
+        name = fmt.split(";", 1)[0].strip()
+        declared = RAW_ENCODINGS.get(name) or RAW_ENCODINGS.get(name.lower())
+        if declared is not None and declared.layout == "packed" and declared.channels == 1:
+            return declared.name
     if codec == "jpeg":
         header = jpeg_header(data)
         if header is not None and header[2] == 1:
             return "mono8"
+    elif data.size >= 26 and bytes(data[12:16]) == b"IHDR" and int(data[25]) in (0, 4):
+        return "mono16" if int(data[24]) == 16 else "mono8"
     return codec
 
 

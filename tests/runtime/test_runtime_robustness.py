@@ -11,12 +11,20 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import cv2
 import numpy as np
 import pytest
 from runtime_models import ToyWeights, save, toy_model
 
 from ncp_driver.errors import ModelContractError
-from ncp_driver.images.messages import Header, Image, Time, compressed_message, image_message
+from ncp_driver.images.messages import (
+    CompressedImage,
+    Header,
+    Image,
+    Time,
+    compressed_message,
+    image_message,
+)
 from ncp_driver.runtime import PipelineConfig, SteeringModel, SteeringPipeline
 from ncp_driver.runtime.pipeline import PreparedFrame
 
@@ -262,6 +270,31 @@ def test_a_depth_or_mono_stream_is_refused_by_a_colour_model(toy_path: Path, enc
     result = pipe.process_image(msg)
     assert result.status == "rejected" and encoding in result.reason
     assert "colour" in result.reason and pipe.stats.rejections == {"encoding": 1}
+
+
+def _compressed(fmt: str, pixels: np.ndarray, ext: str) -> CompressedImage:
+    ok, data = cv2.imencode(ext, pixels)
+    assert ok
+    return CompressedImage(Header(Time(4, 0)), fmt, data.reshape(-1))
+
+
+@pytest.mark.parametrize(
+    ("fmt", "pixels", "ext", "named"),
+    [
+        ("16UC1; png compressed ", np.full((120, 200), 3000, np.uint16), ".png", "16UC1"),
+        ("png", np.full((120, 200), 3000, np.uint16), ".png", "mono16"),  # format says nothing
+        ("mono8; jpeg compressed ", np.full((120, 200), 90, np.uint8), ".jpg", "mono8"),
+        ("rgb8; jpeg compressed bgr8", np.full((120, 200), 90, np.uint8), ".jpg", "mono8"),
+    ],
+)
+def test_a_compressed_depth_or_mono_stream_is_refused(
+    toy_path: Path, fmt: str, pixels: np.ndarray, ext: str, named: str
+) -> None:
+    """As a real Spot recording publishes them (../shared/data/real/spot_compressed_images)."""
+    pipe = pipeline(toy_path)
+    result = pipe.process_image(_compressed(fmt, pixels, ext))
+    assert result.status == "rejected" and repr(named) in result.reason
+    assert pipe.stats.rejections == {"encoding": 1}
 
 
 def test_a_model_may_declare_mono_input(model_dir: Path) -> None:
