@@ -497,11 +497,12 @@ def _step(lanes: list[_Lane], batch: _Batch, modes: np.ndarray, speeds: np.ndarr
             if bool(modes[j]) != pipe.autonomous:
                 pipe.set_autonomous(bool(modes[j]), frame.bag_ns * 1e-9)
             pipe.set_speed(float(speeds[j]) if math.isfinite(speeds[j]) else None)
-            model_input = None
+            model_input, fed = None, False
             if batch.valid[j]:
                 if lane.split is not None and features is not None:
                     lane.split.feed(features[j])
+                    fed = True
                 elif lane.noise is not None:
                     model_input = inputs[j]
-            result = pipe.process_prepared(frame.prepared, model_input=model_input)
+            result = pipe.process_prepared(frame.prepared, model_input=model_input, input_fed=fed)
             lane.log.add(result, frame.bag_ns, frame.prepared.stamp_ns)

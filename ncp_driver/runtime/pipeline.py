@@ -278,12 +278,14 @@ class SteeringPipeline:
         frame: PreparedFrame,
         now: float | None = None,
         model_input: np.ndarray | None = None,
+        input_fed: bool = False,
     ) -> FrameResult:
         """A frame from :meth:`prepare` (or :meth:`prepare_rgb`): admission, resets, step, limits.
 
         The one path of every frame. ``model_input`` replaces the frame's input for the model
         (an offline replay's perturbed copy of ``frame.model_input``); the admission is the
-        frame's. A model fed otherwise (the replay's batched head) needs no input here.
+        frame's. ``input_fed``: the model was fed otherwise (the replay's batched head gave it
+        the frame's features), so nothing is copied into its input.
         """
         if getattr(frame, "seal", None) is not _SEAL:
             raise TypeError("process_prepared takes only what SteeringPipeline.prepare returned")
@@ -319,7 +321,7 @@ class SteeringPipeline:
                 "size_changed",
             )
         source = frame.model_input if model_input is None else model_input
-        if source is not None and source is not self._input:
+        if not input_fed and source is not None and source is not self._input:
             self._input[...] = source
         result = self._run(stamp, now, start, frame.preprocess_s)
         if result.status == "ok" and self._size is None:
