@@ -11,8 +11,10 @@ The one definition of partial outputs. Every writer (this module's helpers, the 
 can tell a partial file whose writer still runs (same boot, a process of that pid started at
 that time) from one left by a killed process, even when the pid was reused. Stale ones of the
 same final name are removed when a writer starts, saying so (a warning on the
-``ncp_driver.atomic`` logger, which Python prints to stderr by default). Without ``/proc`` (not
-Linux) the start and boot are ``0`` and only a pid that no longer runs counts as stale.
+``ncp_driver.atomic`` logger, which Python prints to stderr by default); an ``.old`` copy of a
+replaced output is kept while the output itself is missing, as it is then the only complete
+copy. Without ``/proc`` (not Linux) the start and boot are ``0`` and only a pid that no longer
+runs counts as stale.
 """
 
 from __future__ import annotations
@@ -116,6 +118,11 @@ def remove_stale_partials(path: Path | str) -> list[Path]:
             continue
         tag, _, kind = name[len(prefix) :].rpartition(".")
         if kind not in ("partial", "old") or _owner_alive(tag) is not False:
+            continue
+        if kind == "old" and not path.exists():  # killed mid-replacement: the only full copy
+            _LOG.warning(
+                "%s is missing; %s holds its previous version: rename it back", path, entry
+            )
             continue
         try:
             if entry.is_dir() and not entry.is_symlink():

@@ -104,3 +104,16 @@ def test_every_writer_uses_the_one_name(tmp_path: Path) -> None:
     with atomic_dir(tmp_path / "frames") as tmp:
         assert tmp == partial_path(tmp_path / "frames")
     assert not stale.exists()
+
+
+def test_an_old_copy_is_kept_while_the_output_is_missing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A writer killed between moving the old output aside and renaming the new one in."""
+    old = tmp_path / f".replay.{dead_tag()}.old"
+    old.mkdir()
+    with caplog.at_level(logging.WARNING, logger="ncp_driver.atomic"):
+        assert remove_stale_partials(tmp_path / "replay") == []
+    assert old.exists() and "rename it back" in caplog.text
+    (tmp_path / "replay").mkdir()
+    assert remove_stale_partials(tmp_path / "replay") == [old]
