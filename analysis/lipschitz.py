@@ -13,10 +13,11 @@ from pathlib import Path
 from ncp_driver.audit import load_replay
 from ncp_driver.audit.analyses import lipschitz_analysis
 from ncp_driver.errors import NcpDriverError
+from ncp_driver.exitcodes import EPILOG, exit_code
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=EPILOG)
     parser.add_argument("replay", type=Path, help="replay directory (with sensory.csv)")
     parser.add_argument("--out", type=Path, required=True, help="folder for PNGs and JSON")
     parser.add_argument("--model", type=Path, help="model (default: the one in metrics.json)")
@@ -33,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"max ||dh'/dh||_2 = {result.summary['max_spectral_norm']:.4g}")
     except NcpDriverError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return exit_code(exc)
     return 0
 
 

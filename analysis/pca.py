@@ -13,10 +13,11 @@ from pathlib import Path
 from ncp_driver.audit import load_replay
 from ncp_driver.audit.analyses import pca_analysis
 from ncp_driver.errors import NcpDriverError
+from ncp_driver.exitcodes import EPILOG, exit_code
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=EPILOG)
     parser.add_argument("replay", type=Path, help="replay directory (with neurons.csv)")
     parser.add_argument("--out", type=Path, required=True, help="folder for PNGs and JSON")
     args = parser.parse_args(argv)
@@ -25,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
             print(path)
     except NcpDriverError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return exit_code(exc)
     return 0
 
 

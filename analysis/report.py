@@ -17,12 +17,13 @@ from pathlib import Path
 from ncp_driver.audit import load_replay
 from ncp_driver.audit.frames import read_drive_frames
 from ncp_driver.errors import NcpDriverError
-from ncp_driver.graph import load_model, model_card
+from ncp_driver.exitcodes import EPILOG, exit_code
+from ncp_driver.replay.subgraphs import load_model, read_contract
 from ncp_driver.report.audit import write_audit_report
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=EPILOG)
     parser.add_argument("replay", type=Path, help="replay directory")
     parser.add_argument("--out", type=Path, required=True, help="the HTML file to write")
     parser.add_argument("--model", type=Path, help="model (default: the one in metrics.json)")
@@ -36,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         model = args.model or replay.model_path
         frames = None
         if args.drive is not None and model is not None:
-            spec = model_card(load_model(model), source=str(model)).preprocessing
+            spec = read_contract(load_model(model), source=str(model)).preprocessing
             frames = read_drive_frames(args.drive, spec, args.saliency_frames)
         page = write_audit_report(
             args.replay,
@@ -51,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         print(page)
     except NcpDriverError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return exit_code(exc)
     return 0
 
 

@@ -17,12 +17,13 @@ from pathlib import Path
 from ncp_driver.audit.analyses import saliency_analysis
 from ncp_driver.audit.frames import read_drive_frames
 from ncp_driver.errors import NcpDriverError
-from ncp_driver.graph import load_model, model_card
+from ncp_driver.exitcodes import EPILOG, exit_code
 from ncp_driver.replay.noise import PAPER_NOISE_LEVELS, PAPER_NOISE_SEED
+from ncp_driver.replay.subgraphs import load_model, read_contract
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=EPILOG)
     parser.add_argument("model", type=Path, help="exported ONNX model")
     parser.add_argument("drive", type=Path, help="drive file (HDF5, paper layout)")
     parser.add_argument("--out", type=Path, required=True, help="folder for PNGs, JSON, masks")
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.takeovers:
             pairs = (item.split("=") for item in args.takeovers.split(","))
             takeovers = {float(level): int(count) for level, count in pairs}
-        spec = model_card(load_model(args.model), source=str(args.model)).preprocessing
+        spec = read_contract(load_model(args.model), source=str(args.model)).preprocessing
         stamps, images = read_drive_frames(args.drive, spec, args.frames, args.start, args.stop)
         result = saliency_analysis(
             args.model, images, stamps, levels, seed=args.seed, takeovers=takeovers
@@ -61,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"noise {level:g}: mean SSIM {value:.3f}")
     except (NcpDriverError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return exit_code(exc)
     return 0
 
 

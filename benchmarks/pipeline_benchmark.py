@@ -231,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
             f"OpenCV {cv2.__version__}, numpy {np.__version__}"
         )
         print(
-            f"  model: {model_path.name} ({pipe.model.card.kind}, {pipe.model.card.neuron_count} "
+            f"  model: {model_path.name} ({pipe.model.contract.kind}, {pipe.model.contract.neuron_count} "
             f"neurons), sha256 {pipe.stats.model_hash[:16]}"
         )
         print(

@@ -49,7 +49,7 @@ __all__ = [
     "OUTPUT_NEURONS",
     "OUTPUT_STATE",
     "STATEFUL_KINDS",
-    "ModelCard",
+    "ModelContract",
     "OutputMeaning",
 ]
 
@@ -69,9 +69,9 @@ MODEL_KINDS = ("ncp", "cfc", "lstm", "gru", "ctrnn", "cnn")
 STATEFUL_KINDS = ("ncp", "cfc", "lstm", "gru", "ctrnn")
 
 
-# The camera encodings a model accepts, by group (the card may also name single encodings). A
+# The camera encodings a model accepts, by group (a contract may also name single encodings). A
 # model trained on colour frames steers only on colour streams: a depth or mono image would
-# reach it as grey RGB and give commands (issue 10). "colour" is the default of every card.
+# reach it as grey RGB and give commands (issue 10). "colour" is the default of every contract.
 ENCODING_GROUPS: dict[str, frozenset[str]] = {
     "colour": frozenset(
         {"rgb8", "bgr8", "rgba8", "bgra8", "rgb16", "bgr16", "rgba16", "bgra16"}
@@ -97,7 +97,7 @@ class OutputMeaning:
 
 
 @dataclass(frozen=True)
-class ModelCard:
+class ModelContract:
     """Everything a runtime needs to know about an exported model, read from ONNX metadata."""
 
     kind: str
@@ -128,7 +128,7 @@ class ModelCard:
         )
 
     def to_metadata(self) -> dict[str, str]:
-        """The ONNX ``metadata_props`` entries (all strings) for this card."""
+        """The ONNX ``metadata_props`` entries (all strings) for this contract."""
         meta = {
             "format": FORMAT_NAME,
             "contract_version": str(CONTRACT_VERSION),
@@ -149,7 +149,7 @@ class ModelCard:
         return {META_PREFIX + key: value for key, value in meta.items()}
 
     @classmethod
-    def from_metadata(cls, props: dict[str, str], source: str = "model") -> ModelCard:
+    def from_metadata(cls, props: dict[str, str], source: str = "model") -> ModelContract:
         """Parse and validate ``metadata_props``; ``source`` names the file in error messages."""
         ours = {k[len(META_PREFIX) :]: v for k, v in props.items() if k.startswith(META_PREFIX)}
         if ours.get("format") != FORMAT_NAME:
@@ -184,7 +184,7 @@ class ModelCard:
             )
         try:
             output = OutputMeaning(**json.loads(ours["output"]))
-            card = cls(
+            contract = cls(
                 kind=kind,
                 state_size=int(ours["state_size"]),
                 neuron_count=int(ours["neuron_count"]),
@@ -202,20 +202,20 @@ class ModelCard:
             )
         except (ValueError, TypeError) as exc:
             raise ModelContractError(f"{source} has malformed ncp_driver metadata: {exc}") from exc
-        if card.stateful and card.state_size <= 0:
+        if contract.stateful and contract.state_size <= 0:
             raise ModelContractError(
-                f"{source} is a {kind} model but declares state_size {card.state_size}: "
+                f"{source} is a {kind} model but declares state_size {contract.state_size}: "
                 "a recurrent model must carry its state"
             )
-        if not card.input_encodings:
+        if not contract.input_encodings:
             raise ModelContractError(
                 f"{source} accepts no camera encoding (input_encodings is empty); re-export it"
             )
-        if card.output.unit != "1/m":
+        if contract.output.unit != "1/m":
             raise ModelContractError(
-                f"{source} outputs curvature in {card.output.unit!r}; this runtime expects 1/m"
+                f"{source} outputs curvature in {contract.output.unit!r}; this runtime expects 1/m"
             )
-        return card
+        return contract
 
     def input_names(self) -> tuple[str, ...]:
         return (INPUT_FRAME, INPUT_STATE, INPUT_ELAPSED) if self.stateful else (INPUT_FRAME,)

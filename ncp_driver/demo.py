@@ -11,9 +11,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
-import json
 import sys
 import time
 from collections.abc import Sequence
@@ -21,10 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ncp_driver.bags.output import write_json
-from ncp_driver.errors import NcpDriverError
-from ncp_driver.replay.layout import DISCOMFORT_FILE, TAKEOVERS_FILE
-from ncp_driver.synth.cli import parse_size
+from ncp_driver.errors import UsageError
+from ncp_driver.exitcodes import EPILOG, run_command
 
 __all__ = ["main", "run_demo"]
 
@@ -34,28 +29,14 @@ def _step(text: str) -> float:
     return time.perf_counter()
 
 
-def _bag_tool(args: list[str]) -> dict[str, object]:
-    """Run an ``ncp-bag`` command with ``--json`` and return its document."""
-    from ncp_driver.bags.cli import main as bag_main
-
-    buffer = io.StringIO()
-    with contextlib.redirect_stdout(buffer):
-        code = bag_main([*args, "--json", "--no-progress"])
-    if code != 0:
-        raise NcpDriverError(f"ncp-bag {' '.join(args)} failed with exit code {code}")
-    doc = json.loads(buffer.getvalue())
-    assert isinstance(doc, dict)
-    return doc
-
-
 def _saliency_frames(bag: Path, model: Path, count: int) -> tuple[np.ndarray, np.ndarray]:
     """``count`` evenly spaced preprocessed frames of the bag's camera, with their stamps."""
     from ncp_driver.bags import Recording
     from ncp_driver.bags.topics import find_topic
-    from ncp_driver.graph import load_model, model_card
     from ncp_driver.images import decode_cropped, image_stamp
+    from ncp_driver.replay.subgraphs import load_model, read_contract
 
-    spec = model_card(load_model(model), source=str(model)).preprocessing
+    spec = read_contract(load_model(model), source=str(model)).preprocessing
     with Recording([bag]) as recording:
         camera = find_topic(recording.topics, "camera", None, recording.describe())
         total = recording.count([camera])
@@ -78,15 +59,21 @@ def run_demo(
     force: bool = False,
 ) -> Path:
     """Run the demo into ``out``; returns the report's path."""
+    from ncp_driver.bags import Recording
+    from ncp_driver.bags.discomfort import recording_discomfort
+    from ncp_driver.bags.motion import MotionSettings
+    from ncp_driver.bags.output import write_json
+    from ncp_driver.bags.takeovers import recording_takeovers
     from ncp_driver.models import default_model_path
     from ncp_driver.replay import ReplaySettings, replay, write_replay
+    from ncp_driver.replay.layout import DISCOMFORT_FILE, TAKEOVERS_FILE
     from ncp_driver.report.audit import write_audit_report
     from ncp_driver.synth import DriveConfig, simulate_drive, write_ros2_bag
 
     model = model or default_model_path()
     out = Path(out)
     if out.exists() and not force and any(out.iterdir()):
-        raise NcpDriverError(f"{out} exists and is not empty: choose another --out or pass --force")
+        raise UsageError(f"{out} exists and is not empty: choose another --out or pass --force")
     out.mkdir(parents=True, exist_ok=True)
     bag, replay_dir, report = out / "drive", out / "replay", out / "report.html"
 
@@ -116,11 +103,16 @@ def run_demo(
     )
 
     start = _step("counting takeovers and measuring lateral discomfort (ncp-bag)")
-    takeovers = _bag_tool(["takeovers", str(bag), "--map", str(replay_dir / "takeover_map.png")])
-    discomfort = _bag_tool(["discomfort", str(bag), "--plot", str(replay_dir / "discomfort.png")])
-    write_json(replay_dir / TAKEOVERS_FILE, takeovers, force=force)
-    write_json(replay_dir / DISCOMFORT_FILE, discomfort, force=force)
-    print(f"       {takeovers.get('takeovers')} takeovers ({time.perf_counter() - start:.1f} s)")
+    with Recording([bag]) as recording:
+        takeovers = recording_takeovers(
+            recording, map_path=replay_dir / "takeover_map.png", force=force
+        )
+        discomfort = recording_discomfort(
+            recording, MotionSettings(), plot_path=replay_dir / "discomfort.png", force=force
+        )
+    write_json(replay_dir / TAKEOVERS_FILE, takeovers.to_json(), force=force)
+    write_json(replay_dir / DISCOMFORT_FILE, discomfort.to_json(), force=force)
+    print(f"       {takeovers.count} takeovers ({time.perf_counter() - start:.1f} s)")
 
     start = _step("looking inside the network and writing the report")
     frames = _saliency_frames(bag, model, 8)
@@ -136,8 +128,10 @@ def run_demo(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from ncp_driver.synth.cli import parse_size  # the bags extra, as the demo's work
+
     parser = argparse.ArgumentParser(
-        prog="ncp-demo", description=__doc__.splitlines()[0] if __doc__ else None
+        prog="ncp-demo", epilog=EPILOG, description=__doc__.splitlines()[0] if __doc__ else None
     )
     parser.add_argument(
         "--out", type=Path, default=Path("demo_output"), help="output folder (default demo_output)"
@@ -162,7 +156,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     began = time.perf_counter()
-    try:
+
+    def work() -> None:
         report = run_demo(
             args.out,
             duration_s=args.duration,
@@ -171,13 +166,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             model=args.model,
             force=args.force,
         )
-    except NcpDriverError as exc:
-        print(f"ncp-demo: error: {exc}", file=sys.stderr)
-        return 2
-    print(
-        f"[demo] done in {time.perf_counter() - began:.0f} s. Open the report: {report.resolve()}"
-    )
-    return 0
+        print(
+            f"[demo] done in {time.perf_counter() - began:.0f} s. Open the report: "
+            f"{report.resolve()}"
+        )
+
+    return run_command("ncp-demo", work)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,8 +9,8 @@ drive, and the file's size and hash. ``models/<name>.md`` is the same for people
 regenerates the validation drives and the evaluation drive from their seeds, recomputes the
 validation error with onnxruntime (the training protocol's windows: 16 frames, state reset per
 window, elapsed times from the stamps) and replays the evaluation drive through the on-car
-pipeline, and compares each figure with the card. ``write`` makes the card after training.
-Needs the ``train`` extra (the training data reader).
+pipeline, and compares each figure with the card (the ``bags`` extra: no torch). ``write`` makes
+the card after training (the ``train`` extra: it reads the checkpoint).
 """
 
 from __future__ import annotations
@@ -34,9 +34,9 @@ from ncp_driver.contract import (
     INPUT_STATE,
     OUTPUT_CURVATURE,
     OUTPUT_STATE,
-    ModelCard,
 )
-from ncp_driver.errors import NcpDriverError
+from ncp_driver.errors import CardError
+from ncp_driver.exitcodes import EPILOG, PROBLEM, USAGE, run_command
 from ncp_driver.preprocessing import to_model_input
 
 __all__ = ["CardFigures", "evaluate", "main", "validation_error", "verify"]
@@ -48,10 +48,6 @@ WARNING = (
     "trained or tested on a real camera, a real road or a real car. It exists to show the stack "
     "working end to end; never drive with it."
 )
-
-
-class CardError(NcpDriverError):
-    """A card that cannot be made or does not reproduce."""
 
 
 @dataclass(frozen=True)
@@ -74,41 +70,36 @@ def validation_error(
     model: Path, drives: Sequence[Path], seq_len: int, stride: int
 ) -> dict[str, float]:
     """MAE of inverse_r (1/m) over the training protocol's validation windows, with onnxruntime."""
-    import h5py
-    import onnxruntime as ort
+    from ncp_driver.drives import elapsed_times, open_drive, read_frames, sequence_windows
+    from ncp_driver.runtime.model import open_session, session_contract
 
-    from ncp_driver.training.data import elapsed_times, open_drive, sequence_windows
-
-    session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
-    card = ModelCard.from_metadata(session.get_modelmeta().custom_metadata_map, source=str(model))
-    names = [OUTPUT_CURVATURE, OUTPUT_STATE] if card.stateful else [OUTPUT_CURVATURE]
+    session = open_session(model)
+    contract = session_contract(session, str(model))
+    names = [OUTPUT_CURVATURE, OUTPUT_STATE] if contract.stateful else [OUTPUT_CURVATURE]
     errors: list[np.ndarray] = []
     labels: list[np.ndarray] = []
     windows = 0
     for path in drives:
-        info = open_drive(path, card.preprocessing)
-        with h5py.File(path, "r") as f:
-            frames = f["camera_front"]
-            for start in sequence_windows(info.stamps, seq_len, stride):
-                stop = start + seq_len
-                inputs = to_model_input(
-                    np.asarray(frames[start:stop], np.uint8), card.preprocessing
-                )
-                elapsed = elapsed_times(info.stamps[start:stop], card.frame_period_s)
-                state = np.zeros((1, card.state_size), np.float32)
-                predicted = np.empty(seq_len)
-                for k in range(seq_len):
-                    feeds: dict[str, np.ndarray] = {INPUT_FRAME: inputs[k : k + 1]}
-                    if card.stateful:
-                        feeds[INPUT_STATE] = state
-                        feeds[INPUT_ELAPSED] = elapsed[k : k + 1].reshape(1, 1)
-                    out = session.run(names, feeds)
-                    predicted[k] = out[0][0, 0]
-                    if card.stateful:
-                        state = out[1]
-                errors.append(np.abs(predicted - info.inverse_r[start:stop]))
-                labels.append(np.abs(info.inverse_r[start:stop]))
-                windows += 1
+        info = open_drive(path, contract.preprocessing)
+        for start in sequence_windows(info.stamps, seq_len, stride):
+            stop = start + seq_len
+            frames = read_frames(info, slice(start, stop), contract.preprocessing)
+            inputs = to_model_input(frames, contract.preprocessing)
+            elapsed = elapsed_times(info.stamps[start:stop], contract.frame_period_s)
+            state = np.zeros((1, contract.state_size), np.float32)
+            predicted = np.empty(seq_len)
+            for k in range(seq_len):
+                feeds: dict[str, np.ndarray] = {INPUT_FRAME: inputs[k : k + 1]}
+                if contract.stateful:
+                    feeds[INPUT_STATE] = state
+                    feeds[INPUT_ELAPSED] = elapsed[k : k + 1].reshape(1, 1)
+                out = session.run(names, feeds)
+                predicted[k] = out[0][0, 0]
+                if contract.stateful:
+                    state = out[1]
+            errors.append(np.abs(predicted - info.inverse_r[start:stop]))
+            labels.append(np.abs(info.inverse_r[start:stop]))
+            windows += 1
     if not errors:
         raise CardError("the validation drives hold no window to evaluate")
     err = np.concatenate(errors)
@@ -239,25 +230,21 @@ def write(
     checkpoint: Path, model: Path, card_path: Path, doc_extra: dict[str, Any]
 ) -> dict[str, Any]:
     """Make the card of ``model`` (exported from ``checkpoint``) and its Markdown page."""
-    import onnxruntime as ort
+    from ncp_driver.runtime.model import load_contract
 
-    session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
-    meta = session.get_modelmeta().custom_metadata_map
-    card = ModelCard.from_metadata(meta, source=str(model))
-    import torch
+    contract = load_contract(model)
+    from ncp_driver.training.runs import checkpoint_summary  # the train extra: torch
 
-    saved = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    saved = checkpoint_summary(checkpoint)
     config = saved["config"]
-    parameters = sum(
-        int(v.numel()) for v in saved["model_state"].values() if v.dtype.is_floating_point
-    )
+    parameters = saved["parameters"]
     doc: dict[str, Any] = {
         "model": model.name,
         "sha256": hashlib.sha256(model.read_bytes()).hexdigest(),
         "size_bytes": model.stat().st_size,
-        "kind": card.kind,
+        "kind": contract.kind,
         "parameters": parameters,
-        "exporter": card.exporter,
+        "exporter": contract.exporter,
         "warning": WARNING,
         "training": {
             **doc_extra["training"],
@@ -266,7 +253,7 @@ def write(
             "lr": config.get("lr"),
             "seq_len": config.get("seq_len"),
             "stride": config.get("stride") or config.get("seq_len"),
-            "exported_epoch": {k: float(v) for k, v in saved["metrics"].items()},
+            "exported_epoch": saved["metrics"],
         },
         "replay": {"drive": doc_extra["replay_drive"]},
     }
@@ -284,7 +271,7 @@ def write(
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m ncp_driver.modelcard", description=__doc__.splitlines()[0]
+        prog="python -m ncp_driver.modelcard", epilog=EPILOG, description=__doc__.splitlines()[0]
     )
     sub = parser.add_subparsers(dest="command", required=True)
     check = sub.add_parser("verify", help="recompute a card's figures and compare")
@@ -296,14 +283,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--spec", type=Path, required=True, help="JSON: data seeds, commands, replay drive"
     )
     args = parser.parse_args(argv)
-    try:
+
+    def work() -> int | None:
         if args.command == "verify":
             problems = verify(args.card)
             if problems:
                 print("the card does NOT reproduce:\n  " + "\n  ".join(problems))
-                return 1
+                return PROBLEM  # a failed verification
             print(f"{args.card}: every figure reproduces (within {RTOL:.0%})")
-            return 0
+            return None
         spec = json.loads(args.spec.read_text())
         doc = write(args.checkpoint, args.model, args.model.with_suffix(".card.json"), spec)
         print(
@@ -311,10 +299,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 {"validation": doc["validation"], "replay": doc["replay"]["metrics"]}, indent=2
             )
         )
-        return 0
-    except (NcpDriverError, OSError, KeyError, json.JSONDecodeError) as exc:
+        return None
+
+    try:
+        return run_command("modelcard", work)
+    except (OSError, KeyError, json.JSONDecodeError) as exc:  # a card or spec file missing or bad
         print(f"modelcard: error: {exc}", file=sys.stderr)
-        return 2
+        return USAGE
 
 
 if __name__ == "__main__":  # pragma: no cover

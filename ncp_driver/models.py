@@ -13,7 +13,7 @@ DEFAULT_MODEL_NAME = "ncp_synthetic.onnx"
 
 
 def default_model_path() -> Path:
-    """The committed default model (conv + NCP trained on synthetic drives; see its card)."""
+    """The committed default model (conv + NCP trained on synthetic drives; see its model card, models/ncp_synthetic.md)."""
     path = MODELS_DIR / DEFAULT_MODEL_NAME
     if not path.is_file():
         raise ConfigError(

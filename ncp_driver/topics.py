@@ -7,18 +7,44 @@ the absolute form, which :func:`absolute` gives.
 from __future__ import annotations
 
 __all__ = [
+    "ACKERMANN",
+    "ACKERMANN_STAMPED",
     "AUTO_MODE",
+    "BOOL",
     "CAMERA_COMPRESSED",
     "CAMERA_RAW",
     "COMMAND",
+    "COMMAND_FRAME_ID",
+    "COMPRESSED_IMAGE",
     "CURVATURE",
     "DIAGNOSTICS",
+    "DIAGNOSTIC_ARRAY",
+    "FLOAT32",
+    "FLOAT32_ARRAY",
     "GPS",
     "HUMAN_STEERING",
+    "IMAGE",
+    "IMU",
+    "NAVSATFIX",
     "NEURONS",
+    "ODOMETRY",
+    "STEERING_WHEEL",
     "TYPES",
     "absolute",
 ]
+
+# Message types (ROS 2 names).
+IMAGE = "sensor_msgs/msg/Image"
+COMPRESSED_IMAGE = "sensor_msgs/msg/CompressedImage"
+NAVSATFIX = "sensor_msgs/msg/NavSatFix"
+IMU = "sensor_msgs/msg/Imu"
+BOOL = "std_msgs/msg/Bool"
+FLOAT32 = "std_msgs/msg/Float32"
+FLOAT32_ARRAY = "std_msgs/msg/Float32MultiArray"
+ACKERMANN = "ackermann_msgs/msg/AckermannDrive"
+ACKERMANN_STAMPED = "ackermann_msgs/msg/AckermannDriveStamped"
+ODOMETRY = "nav_msgs/msg/Odometry"
+DIAGNOSTIC_ARRAY = "diagnostic_msgs/msg/DiagnosticArray"
 
 # Inputs (what the car records and the node subscribes to).
 CAMERA_RAW = "camera/image_raw"  # sensor_msgs/msg/Image
@@ -32,17 +58,20 @@ COMMAND = "ncp/steering_cmd"  # ackermann_msgs/msg/AckermannDriveStamped
 CURVATURE = "ncp/curvature"  # std_msgs/msg/Float32, 1/m
 NEURONS = "ncp/neurons"  # std_msgs/msg/Float32MultiArray
 DIAGNOSTICS = "/diagnostics"  # diagnostic_msgs/msg/DiagnosticArray (absolute by ROS convention)
+STEERING_WHEEL = "ncp/steering_wheel_angle"  # std_msgs/msg/Float32, rad (only if asked for)
+COMMAND_FRAME_ID = "base_link"  # header.frame_id of the commands (the node's frame_id default)
 
 TYPES: dict[str, str] = {
-    CAMERA_RAW: "sensor_msgs/msg/Image",
-    CAMERA_COMPRESSED: "sensor_msgs/msg/CompressedImage",
-    AUTO_MODE: "std_msgs/msg/Bool",
-    GPS: "sensor_msgs/msg/NavSatFix",
-    HUMAN_STEERING: "ackermann_msgs/msg/AckermannDriveStamped",
-    COMMAND: "ackermann_msgs/msg/AckermannDriveStamped",
-    CURVATURE: "std_msgs/msg/Float32",
-    NEURONS: "std_msgs/msg/Float32MultiArray",
-    DIAGNOSTICS: "diagnostic_msgs/msg/DiagnosticArray",
+    CAMERA_RAW: IMAGE,
+    CAMERA_COMPRESSED: COMPRESSED_IMAGE,
+    AUTO_MODE: BOOL,
+    GPS: NAVSATFIX,
+    HUMAN_STEERING: ACKERMANN_STAMPED,
+    COMMAND: ACKERMANN_STAMPED,
+    CURVATURE: FLOAT32,
+    NEURONS: FLOAT32_ARRAY,
+    DIAGNOSTICS: DIAGNOSTIC_ARRAY,
+    STEERING_WHEEL: FLOAT32,
 }
 
 

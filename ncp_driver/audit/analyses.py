@@ -34,8 +34,9 @@ from ncp_driver.audit.saliency import (
 )
 from ncp_driver.audit.smoothness import CellModel, plot_smoothness, replay_rollout, smoothness
 from ncp_driver.audit.timeconstants import LtcParameters, ltc_time_constants, plot_time_constants
-from ncp_driver.graph import load_model, metadata, model_card
+from ncp_driver.preprocessing import to_model_input
 from ncp_driver.replay.noise import PAPER_NOISE_LEVELS, PAPER_NOISE_SEED
+from ncp_driver.replay.subgraphs import load_model, metadata, read_contract
 
 __all__ = [
     "Analysis",
@@ -103,8 +104,8 @@ def replay_layout(replay: Replay, model_path: Path | None = None) -> tuple[Neuro
     path = model_path or replay.model_path
     if path is None or not Path(path).is_file():
         return neuron_layout(None, trace.width), "no model file: neurons unlabelled"
-    card = model_card(load_model(path), source=str(path))
-    return neuron_layout(card.wiring, trace.width), f"layout from {Path(path).name}"
+    contract = read_contract(load_model(path), source=str(path))
+    return neuron_layout(contract.wiring, trace.width), f"layout from {Path(path).name}"
 
 
 def neuron_activity_analysis(
@@ -236,8 +237,9 @@ def saliency_analysis(
     counts per noise level from the car, drawn beside the SSIM when given.
     """
     images = np.asarray(frames)
-    model_input = images.astype(np.float32) / 255.0 if images.dtype == np.uint8 else images
     saliency = SaliencyModel(model_path)
+    spec = saliency.contract.preprocessing  # the model's scale, as the car applies it
+    model_input = to_model_input(images, spec) if images.dtype == np.uint8 else images
     masks = saliency.saliency(model_input)
     robust = saliency_noise_robustness(saliency, model_input, levels, seed=seed, clean=masks)
     idx = np.unique(np.linspace(0, images.shape[0] - 1, min(shown, images.shape[0])).astype(int))
@@ -300,6 +302,6 @@ def lipschitz_analysis(
         Plot("lipschitz", "Smoothness: local Lipschitz constants", plot_smoothness(found, labels))
     )
     result.summary.update(found.to_dict())
-    result.summary["kind"] = cell.card.kind
+    result.summary["kind"] = cell.contract.kind
     result.summary["state_size"] = cell.state_size
     return result

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ncp_driver.errors import NcpDriverError
-from ncp_driver.graph import ModelGraphError
+from ncp_driver.errors import MissingInputError, NcpDriverError
+from ncp_driver.replay.errors import ModelGraphError
 
-__all__ = ["AuditError", "ModelGraphError", "ReplayFormatError"]
+__all__ = ["AuditError", "MissingAuditInputError", "ModelGraphError", "ReplayFormatError"]
 
 
 class AuditError(NcpDriverError):
@@ -14,3 +14,7 @@ class AuditError(NcpDriverError):
 
 class ReplayFormatError(AuditError):
     """A replay directory with a missing or malformed file."""
+
+
+class MissingAuditInputError(AuditError, MissingInputError):
+    """A drive file or replay directory named as an input that is not there."""

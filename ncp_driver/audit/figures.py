@@ -1,44 +1,15 @@
-"""Drawing helpers shared by the analyses: figures, shaded mode spans, coloured road traces."""
+"""Drawing helpers shared by the analyses: coloured road traces; figures and shaded mode spans
+are :mod:`ncp_driver.replay.plot`'s (re-exported here)."""
 
 from __future__ import annotations
-
-import itertools
 
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-__all__ = ["draw_track", "new_figure", "shade_spans", "spans"]
+from ncp_driver.replay.plot import AUTONOMOUS_COLOUR, new_figure, shade_spans, spans
 
-AUTONOMOUS_COLOUR = "#cfe8cf"
-
-
-def new_figure(width: float = 10.0, height: float = 4.0) -> Figure:
-    """A figure on matplotlib's Agg canvas (no GUI backend, no global pyplot state)."""
-    return Figure(figsize=(width, height), layout="constrained")
-
-
-def spans(mask: np.ndarray) -> list[tuple[int, int]]:
-    """``[start, stop)`` index ranges where ``mask`` is true."""
-    flags = np.asarray(mask, dtype=bool)
-    if flags.size == 0:
-        return []
-    edges = np.flatnonzero(np.diff(flags.astype(np.int8))) + 1
-    bounds = np.concatenate(([0], edges, [flags.size]))
-    return [(int(a), int(b)) for a, b in itertools.pairwise(bounds) if flags[a]]
-
-
-def shade_spans(
-    ax: Axes,
-    t: np.ndarray,
-    mask: np.ndarray,
-    colour: str = AUTONOMOUS_COLOUR,
-    label: str | None = "autonomous",
-) -> None:
-    """Shade the x ranges of ``t`` where ``mask`` holds (each span to the next sample)."""
-    for k, (a, b) in enumerate(spans(mask)):
-        end = t[b] if b < t.size else t[-1]
-        ax.axvspan(t[a], end, color=colour, lw=0, zorder=0, label=label if k == 0 else None)
+__all__ = ["AUTONOMOUS_COLOUR", "draw_track", "new_figure", "shade_spans", "spans"]
 
 
 def draw_track(

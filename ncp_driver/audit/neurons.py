@@ -16,8 +16,8 @@ from matplotlib.figure import Figure
 
 from ncp_driver.audit.errors import AuditError
 from ncp_driver.audit.figures import draw_track, new_figure, shade_spans
-from ncp_driver.audit.geo import local_metres
 from ncp_driver.audit.replay import Replay, Trace
+from ncp_driver.geo import to_local_m, track_origin
 
 __all__ = [
     "LAYER_ORDER",
@@ -140,7 +140,7 @@ def plot_neurons_on_track(
         raise AuditError(f"{replay.directory} has no GPS positions: no road trace to draw on")
     data = trace.values if values is None else values
     lat, lon = replay.position_at(trace.stamp)
-    east, north = local_metres(lat, lon)
+    east, north = to_local_m(lat, lon, track_origin(lat, lon))
     cols = min(len(neurons), 3) or 1
     rows = -(-len(neurons) // cols) or 1
     fig = new_figure(4.2 * cols + 1.0, 3.8 * rows)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 from matplotlib.figure import Figure
 
 from ncp_driver import atomic
 from ncp_driver.audit.errors import AuditError
+from ncp_driver.replay.plot import figure_png
 
 __all__ = ["atomic_write_bytes", "atomic_write_text", "figure_png", "save_figure"]
 
@@ -23,13 +23,6 @@ def atomic_write_bytes(path: Path | str, data: bytes) -> Path:
 
 def atomic_write_text(path: Path | str, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def figure_png(fig: Figure, dpi: int = 100) -> bytes:
-    """The figure as PNG bytes."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
-    return buffer.getvalue()
 
 
 def save_figure(fig: Figure, path: Path | str, dpi: int = 100) -> Path:

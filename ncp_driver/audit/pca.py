@@ -15,8 +15,8 @@ from matplotlib.figure import Figure
 
 from ncp_driver.audit.errors import AuditError
 from ncp_driver.audit.figures import draw_track, new_figure, shade_spans
-from ncp_driver.audit.geo import local_metres
 from ncp_driver.audit.replay import Replay, Trace
+from ncp_driver.geo import to_local_m, track_origin
 
 __all__ = ["PcaResult", "pca", "plot_pca", "plot_pca_on_track"]
 
@@ -106,7 +106,7 @@ def plot_pca_on_track(replay: Replay, trace: Trace, result: PcaResult) -> Figure
     if not replay.has_gps:
         raise AuditError(f"{replay.directory} has no GPS positions: no road trace to draw on")
     lat, lon = replay.position_at(trace.stamp)
-    east, north = local_metres(lat, lon)
+    east, north = to_local_m(lat, lon, track_origin(lat, lon))
     count = min(2, result.scores.shape[1])
     fig = new_figure(5.2 * count, 4.2)
     axes = np.atleast_1d(fig.subplots(1, count, squeeze=False)).ravel()

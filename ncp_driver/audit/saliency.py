@@ -21,14 +21,16 @@ from pathlib import Path
 import cv2
 import matplotlib
 import numpy as np
-import onnxruntime as ort
 from matplotlib.figure import Figure
 
 from ncp_driver.audit.errors import AuditError
 from ncp_driver.audit.figures import new_figure
 from ncp_driver.contract import INPUT_FRAME
-from ncp_driver.graph import head_graph, load_model, model_card
+from ncp_driver.errors import NcpDriverError
 from ncp_driver.replay.noise import PAPER_NOISE_LEVELS, PAPER_NOISE_SEED, InputNoise
+from ncp_driver.replay.subgraphs import head_graph, load_model, read_contract
+from ncp_driver.runtime.config import PipelineConfig
+from ncp_driver.runtime.model import open_session
 
 __all__ = [
     "NoiseRobustness",
@@ -88,30 +90,30 @@ class SaliencyModel:
     def __init__(
         self,
         model_path: Path | str,
-        providers: Sequence[str] = ("CPUExecutionProvider",),
+        config: PipelineConfig | None = None,
         batch_size: int = 32,
     ) -> None:
         model = load_model(model_path)
-        self.card = model_card(model, source=str(model_path))
+        self.contract = read_contract(model, source=str(model_path))
         head = head_graph(model)
         self.layer_names = head.activations
         self.batch_size = int(batch_size)
         try:
-            self._session = ort.InferenceSession(
-                head.model.SerializeToString(), providers=list(providers)
+            self._session = open_session(
+                head.model.SerializeToString(), config, source=f"the conv head of {model_path}"
             )
-        except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
+        except NcpDriverError as exc:
             raise AuditError(
                 f"onnxruntime cannot run the conv head of {model_path}: {exc}"
             ) from exc
 
     @property
     def input_size(self) -> tuple[int, int]:
-        return (self.card.preprocessing.out_height, self.card.preprocessing.out_width)
+        return (self.contract.preprocessing.out_height, self.contract.preprocessing.out_width)
 
     def _check(self, frames: np.ndarray) -> np.ndarray:
         frames = np.asarray(frames, dtype=np.float32)
-        expected = self.card.preprocessing.input_shape
+        expected = self.contract.preprocessing.input_shape
         if frames.ndim != 4 or frames.shape[1:] != expected:
             raise AuditError(f"expected frames of shape (N, {expected}), got {frames.shape}")
         return frames

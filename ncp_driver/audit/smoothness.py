@@ -29,14 +29,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 from matplotlib.figure import Figure
 
 from ncp_driver.audit.errors import AuditError
 from ncp_driver.audit.figures import new_figure
 from ncp_driver.audit.replay import Replay
 from ncp_driver.contract import INPUT_ELAPSED, INPUT_STATE, OUTPUT_STATE
-from ncp_driver.graph import cell_graph, load_model, model_card
+from ncp_driver.errors import NcpDriverError
+from ncp_driver.replay.subgraphs import cell_graph, load_model, read_contract
+from ncp_driver.runtime.config import PipelineConfig
+from ncp_driver.runtime.model import open_session
 
 __all__ = [
     "CellModel",
@@ -64,23 +66,21 @@ class Rollout:
 class CellModel:
     """The model's recurrent cell, (features, state, elapsed_s) -> state_out, in onnxruntime."""
 
-    def __init__(
-        self, model_path: Path | str, providers: Sequence[str] = ("CPUExecutionProvider",)
-    ) -> None:
+    def __init__(self, model_path: Path | str, config: PipelineConfig | None = None) -> None:
         model = load_model(model_path)
-        self.card = model_card(model, source=str(model_path))
+        self.contract = read_contract(model, source=str(model_path))
         cell = cell_graph(model)
         self._features = cell.features_input
         try:
-            self._session = ort.InferenceSession(
-                cell.model.SerializeToString(), providers=list(providers)
+            self._session = open_session(
+                cell.model.SerializeToString(), config, source=f"the cell of {model_path}"
             )
-        except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
+        except NcpDriverError as exc:
             raise AuditError(f"onnxruntime cannot run the cell of {model_path}: {exc}") from exc
 
     @property
     def state_size(self) -> int:
-        return self.card.state_size
+        return self.contract.state_size
 
     def step(self, features: np.ndarray, state: np.ndarray, elapsed_s: np.ndarray) -> np.ndarray:
         """state_out (B, S) for features (B, F), state (B, S), elapsed_s (B,) or (B, 1)."""
@@ -103,7 +103,7 @@ class CellModel:
             )
         if reset.size:
             reset[0] = True
-        period = float(self.card.frame_period_s)
+        period = float(self.contract.frame_period_s)
         elapsed = np.concatenate(([period], np.diff(stamp))).astype(np.float32)
         elapsed[reset] = period
         if np.any(elapsed <= 0) or not np.all(np.isfinite(elapsed)):

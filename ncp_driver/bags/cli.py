@@ -13,19 +13,17 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from ncp_driver.bags.errors import BagError
+from ncp_driver.bags.labels import MAX_SKEW_S
 from ncp_driver.bags.output import check_new, dump_json
 from ncp_driver.bags.reader import Recording
-from ncp_driver.bags.series import Series, require_messages
-from ncp_driver.errors import NcpDriverError
+from ncp_driver.comfort import JERK_LIMIT_MPS3, LATERAL_LIMIT_MPS2
+from ncp_driver.exitcodes import EPILOG, PROBLEM, run_command
 from ncp_driver.preprocessing import PAPER_PREPROCESSING, Preprocessing
 from ncp_driver.takeover import DEFAULT_MIN_DURATION_S
 
 __all__ = ["build_parser", "main"]
 
-DISCOMFORT_HELP = """\
+DISCOMFORT_HELP = f"""\
 Lateral discomfort over autonomous driving (all driving if the bag has no auto-mode flag).
 
 Every source present is used. GPS: fixes in local east/north metres, resampled to --rate Hz,
@@ -34,7 +32,7 @@ a_lat = (v x a)/|v| (= speed x yaw rate). Odometry: a_lat = twist.linear.x * twi
 IMU: a_lat = speed * (gyro rate about the vertical = mean accelerometer direction while not
 turning), speed from odometry, else GPS. Jerk = d a_lat/dt (same filter). Samples below --min-speed are left out.
 Reports RMS, p95, max of |a_lat| and |jerk| and the share of time above the nuPlan comfort
-limits |a_lat| > 4.89 m/s^2, |jerk| > 8.37 m/s^3.
+limits |a_lat| > {LATERAL_LIMIT_MPS2} m/s^2, |jerk| > {JERK_LIMIT_MPS3} m/s^3.
 """
 
 
@@ -114,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
         "comfort. Every command takes one or more bags (ROS 1 .bag, ROS 2 folders, .db3, .mcap; "
         "several are read as one recording in time order), finds its topics by message type "
         "unless given, reads only the topics it needs, and prints a table (or JSON with --json).",
-        epilog="See docs/bags.md for examples.",
+        epilog="See docs/bags.md for examples. " + EPILOG,
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -184,10 +182,20 @@ def build_parser() -> argparse.ArgumentParser:
     ts.add_argument("--label", choices=["steering", "odometry", "imu"], default="steering")
     ts.add_argument("--wheelbase", type=float, help="wheelbase in metres (steering label)")
     ts.add_argument(
+        "--steering-wheel-ratio",
+        type=float,
+        metavar="RATIO",
+        help="the recorded steering angle is a steering-wheel angle: divide it by RATIO "
+        "(default: it is the front-wheel angle, as AckermannDrive defines it)",
+    )
+    ts.add_argument(
         "--min-speed", type=float, default=1.0, help="leave out frames slower, m/s (1.0)"
     )
     ts.add_argument(
-        "--max-skew", type=float, default=0.05, help="largest frame-to-label time offset, s (0.05)"
+        "--max-skew",
+        type=float,
+        default=MAX_SKEW_S,
+        help=f"largest frame-to-label time offset, s ({MAX_SKEW_S:g})",
     )
     ts.add_argument("--full-frames", action="store_true", help="store full frames, uncropped")
     ts.add_argument("--model", type=Path, metavar="ONNX", help="use this model's preprocessing")
@@ -243,7 +251,7 @@ def _model_preprocessing(path: Path) -> Preprocessing:
     from ncp_driver.runtime.model import SteeringModel
 
     model = SteeringModel.load(path, PipelineConfig(model_path=str(path), warmup_runs=0))
-    return model.card.preprocessing
+    return model.contract.preprocessing
 
 
 def _emit(args: argparse.Namespace, document: dict[str, Any], table: str, rec: Recording) -> None:
@@ -306,6 +314,7 @@ def _trainset(args: argparse.Namespace) -> None:
     settings = TrainsetSettings(
         source=args.label,
         wheelbase_m=args.wheelbase,
+        steering_wheel_ratio=args.steering_wheel_ratio,
         min_speed=args.min_speed,
         max_skew_s=args.max_skew,
         preprocessing=preprocessing,
@@ -322,107 +331,40 @@ def _trainset(args: argparse.Namespace) -> None:
     _emit(args, summary.to_json(), summary.table(), rec)
 
 
-def _small_topics(
-    rec: Recording, args: argparse.Namespace, required: Sequence[str], optional: Sequence[str]
-) -> dict[str, Series]:
-    """Load the series of the roles asked for, by role name; required ones must have messages."""
-    from ncp_driver.bags.series import kind_for, load_series
-    from ncp_driver.bags.topics import find_topic, find_topic_optional
-
-    topics = rec.topics
-    source = rec.describe()
-    given = _given(args)
-    roles: dict[str, str] = {}
-    for role in required:
-        roles[find_topic(topics, role, given.get(role), source)] = role
-    for role in optional:
-        found = find_topic_optional(topics, role, given.get(role), source)
-        if found is not None and found not in roles and topics[found].msgcount:
-            roles[found] = role
-    kinds = {topic: kind_for(role, given.get(role)) for topic, role in roles.items()}
-    progress = _progress_factory(not args.no_progress)
-    series = load_series(rec, kinds, lambda it, n: progress(it, n, "reading"))
-    by_role = {role: series[topic] for topic, role in roles.items()}
-    for role in required:
-        require_messages(by_role[role], source)
-    return by_role
-
-
 def _takeovers(args: argparse.Namespace) -> None:
-    from ncp_driver.bags.takeovers import takeover_report
+    from ncp_driver.bags.takeovers import recording_takeovers
 
-    if args.map:
-        check_new([args.map], args.force)
+    progress = _progress_factory(not args.no_progress)
     with _open(args) as rec:
-        series = _small_topics(rec, args, ["auto"], ["gps", "odometry"])
-        start, end = rec.start_ns * 1e-9, rec.end_ns * 1e-9
-        skipped = dict(rec.skipped)
-        bags = [str(p) for p in rec.paths]
-    gps = series.get("gps")
-    report = takeover_report(
-        series["auto"],
-        gps,
-        series.get("odometry"),
-        start,
-        end,
-        args.min_duration,
-        bags,
-        skipped=skipped,
-    )
-    doc = report.to_json()
-    if args.map:
-        from ncp_driver.bags.modes import ModeTimeline
-        from ncp_driver.bags.plots import plot_takeover_map
-        from ncp_driver.bags.takeovers import gps_valid
-
-        timeline = ModeTimeline.from_flag(
-            series["auto"].stamp, series["auto"]["autonomous"], end, args.min_duration
+        report = recording_takeovers(
+            rec,
+            _given(args),
+            args.min_duration,
+            map_path=args.map,
+            force=args.force,
+            progress=lambda it, n: progress(it, n, "reading"),
         )
-        if gps is not None:
-            ok = gps_valid(gps)
-            gt, lat, lon = gps.stamp[ok], gps["latitude"][ok], gps["longitude"][ok]
-        else:
-            gt = lat = lon = np.empty(0)
-        plot_takeover_map(args.map, report, gt, lat, lon, timeline, force=args.force)
-        doc["map"] = str(args.map)
-    _emit(args, doc, report.table() + (f"\nmap: {args.map}" if args.map else ""), rec)
+    _emit(args, report.to_json(), report.table(), rec)
 
 
 def _discomfort(args: argparse.Namespace) -> None:
-    from ncp_driver.bags.discomfort import discomfort_report, motions
-    from ncp_driver.bags.modes import ModeTimeline
+    from ncp_driver.bags.discomfort import recording_discomfort
     from ncp_driver.bags.motion import MotionSettings
-    from ncp_driver.bags.plots import plot_discomfort
 
-    if args.plot:
-        check_new([args.plot], args.force)
     settings = MotionSettings(rate_hz=args.rate, window_s=args.window, min_speed=args.min_speed)
-    optional = ["gps", "odometry", "imu"] + ([] if args.all_driving else ["auto"])
+    progress = _progress_factory(not args.no_progress)
     with _open(args) as rec:
-        series = _small_topics(rec, args, [], optional)
-        start, end = rec.start_ns * 1e-9, rec.end_ns * 1e-9
-        skipped = dict(rec.skipped)
-        bags = [str(p) for p in rec.paths]
-        if not any(role in series for role in ("gps", "odometry", "imu")):
-            raise BagError(
-                f"{rec.describe()}: no GPS, odometry or IMU topic with messages, so no lateral "
-                f"acceleration; its topics: {rec.topic_list()}"
-            )
-    auto = series.get("auto")
-    timeline = (
-        ModeTimeline.from_flag(auto.stamp, auto["autonomous"], end, args.min_duration)
-        if auto is not None
-        else None
-    )
-    sources = motions(series.get("gps"), series.get("odometry"), series.get("imu"), settings)
-    report = discomfort_report(
-        sources, timeline, bags, settings, auto.topic if auto is not None else None, skipped
-    )
-    doc = report.to_json()
-    if args.plot:
-        plot_discomfort(args.plot, sources, timeline, start, force=args.force)
-        doc["plot"] = str(args.plot)
-    _emit(args, doc, report.table() + (f"\nplot: {args.plot}" if args.plot else ""), rec)
+        report = recording_discomfort(
+            rec,
+            settings,
+            _given(args),
+            args.min_duration,
+            all_driving=args.all_driving,
+            plot_path=args.plot,
+            force=args.force,
+            progress=lambda it, n: progress(it, n, "reading"),
+        )
+    _emit(args, report.to_json(), report.table(), rec)
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], None]] = {
@@ -435,20 +377,18 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], None]] = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``ncp-bag``; returns the exit status (0 ok, 1 error, 130 interrupted)."""
+    """Entry point of ``ncp-bag``; the exit status follows :mod:`ncp_driver.exitcodes`."""
     args = build_parser().parse_args(argv)
     try:
-        COMMANDS[args.command](args)
-    except NcpDriverError as exc:
-        print(f"ncp-bag {args.command}: error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"ncp-bag {args.command}: interrupted; no output was written", file=sys.stderr)
-        return 130
+        return run_command(
+            f"ncp-bag {args.command}",
+            lambda: COMMANDS[args.command](args),
+            json_output=args.json,
+            interrupted="no output was written",
+        )
     except BrokenPipeError:  # output piped into a reader that stopped early (| head)
         sys.stderr.close()
-        return 1
-    return 0
+        return PROBLEM
 
 
 if __name__ == "__main__":  # pragma: no cover

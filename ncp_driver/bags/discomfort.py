@@ -5,33 +5,35 @@ Signals come from every source the bag has (GPS, odometry, IMU), computed as des
 ``a_lat = speed x yaw rate``, ``jerk = d a_lat / dt``). Statistics use the grid samples where
 the car moves (speed >= ``min_speed``) and, when the bag has an auto-mode flag, is autonomous
 (debounced as for takeovers): RMS, 95th percentile and maximum of ``|a_lat|`` and ``|jerk|``,
-and the share of that time above the nuPlan comfort limits (|a_lat| > 4.89 m/s^2,
-|jerk| > 8.37 m/s^3).
+and the share of that time above the nuPlan comfort limits (:mod:`ncp_driver.comfort`:
+|a_lat| > 4.89 m/s^2, |jerk| > 8.37 m/s^3).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ncp_driver.bags.errors import BagError
 from ncp_driver.bags.modes import ModeTimeline
 from ncp_driver.bags.motion import Motion, MotionSettings, from_gps, from_imu, from_odometry
-from ncp_driver.bags.series import Series
-from ncp_driver.bags.takeovers import gps_valid
+from ncp_driver.bags.output import check_new
+from ncp_driver.bags.reader import Recording
+from ncp_driver.bags.series import Series, load_roles, valid_fixes
+from ncp_driver.comfort import JERK_LIMIT_MPS3, LATERAL_LIMIT_MPS2
+from ncp_driver.takeover import DEFAULT_MIN_DURATION_S
 
 __all__ = [
-    "JERK_LIMIT",
-    "LATERAL_LIMIT",
     "DiscomfortReport",
     "SourceStats",
     "discomfort_report",
     "motions",
+    "recording_discomfort",
 ]
-
-LATERAL_LIMIT = 4.89  # m/s^2, nuPlan comfort limit on |lateral acceleration|
-JERK_LIMIT = 8.37  # m/s^3, nuPlan comfort limit on |jerk|
 
 
 @dataclass(frozen=True)
@@ -62,17 +64,18 @@ class DiscomfortReport:
     settings: MotionSettings
     sources: list[SourceStats]
     skipped_messages: dict[str, int] = field(default_factory=dict)
+    plot: Path | None = None  # the plot, when one was written
 
     def to_json(self) -> dict[str, Any]:
         return {
             "bags": self.bags,
             "scope": self.scope,
             "auto_topic": self.auto_topic,
-            "limits": {"a_lat_mps2": LATERAL_LIMIT, "jerk_mps3": JERK_LIMIT},
+            "limits": {"a_lat_mps2": LATERAL_LIMIT_MPS2, "jerk_mps3": JERK_LIMIT_MPS3},
             "settings": asdict(self.settings),
             "sources": [asdict(s) for s in self.sources],
             "skipped_messages": self.skipped_messages,
-        }
+        } | ({"plot": str(self.plot)} if self.plot is not None else {})
 
     def table(self) -> str:
         def num(value: float | None, fmt: str = ".3f") -> str:
@@ -81,7 +84,7 @@ class DiscomfortReport:
         lines = [
             f"bags:   {', '.join(self.bags)}",
             f"scope:  {self.scope}" + (f" ({self.auto_topic})" if self.auto_topic else ""),
-            f"limits: |a_lat| {LATERAL_LIMIT} m/s^2, |jerk| {JERK_LIMIT} m/s^3 (nuPlan)",
+            f"limits: |a_lat| {LATERAL_LIMIT_MPS2} m/s^2, |jerk| {JERK_LIMIT_MPS3} m/s^3 (nuPlan)",
             f"filter: {self.settings.rate_hz:g} Hz grid, Savitzky-Golay order "
             f"{self.settings.order} over {self.settings.window_s:g} s, "
             f"speed >= {self.settings.min_speed:g} m/s",
@@ -99,6 +102,8 @@ class DiscomfortReport:
             )
         for topic, n in sorted(self.skipped_messages.items()):
             lines.append(f"skipped {n} undecodable message(s) on {topic}")
+        if self.plot is not None:
+            lines.append(f"plot: {self.plot}")
         return "\n".join(lines)
 
 
@@ -112,8 +117,7 @@ def motions(
     out: list[tuple[Motion, str]] = []
     gps_motion: Motion | None = None
     if gps is not None and len(gps):
-        ok = gps_valid(gps)
-        gps_motion = from_gps(gps.stamp[ok], gps["latitude"][ok], gps["longitude"][ok], settings)
+        gps_motion = from_gps(*valid_fixes(gps), settings)
         out.append((gps_motion, gps.topic))
     if odometry is not None and len(odometry):
         out.append(
@@ -161,8 +165,8 @@ def _stats(motion: Motion, topic: str, mask: np.ndarray) -> SourceStats:
         jerk_rms=agg(j, "rms"),
         jerk_p95=agg(j, "p95"),
         jerk_max=agg(j, "max"),
-        a_lat_over_limit_share=float(np.mean(a > LATERAL_LIMIT)) if n else None,
-        jerk_over_limit_share=float(np.mean(j > JERK_LIMIT)) if n else None,
+        a_lat_over_limit_share=float(np.mean(a > LATERAL_LIMIT_MPS2)) if n else None,
+        jerk_over_limit_share=float(np.mean(j > JERK_LIMIT_MPS3)) if n else None,
     )
 
 
@@ -189,3 +193,44 @@ def discomfort_report(
         sources=stats,
         skipped_messages=dict(skipped or {}),
     )
+
+
+def recording_discomfort(
+    recording: Recording,
+    settings: MotionSettings,
+    given: Mapping[str, str | None] | None = None,
+    min_duration_s: float = DEFAULT_MIN_DURATION_S,
+    all_driving: bool = False,
+    plot_path: Path | None = None,
+    force: bool = False,
+    progress: Callable[[Iterable[Any], int], Iterable[Any]] | None = None,
+) -> DiscomfortReport:
+    """``ncp-bag discomfort``: the report of a recording over autonomous driving (all driving
+    with ``all_driving`` or without an auto-mode flag), and its plot at ``plot_path`` if given."""
+    if plot_path is not None:
+        check_new([plot_path], force)
+    optional = ["gps", "odometry", "imu"] + ([] if all_driving else ["auto"])
+    series = load_roles(recording, given or {}, [], optional, progress)
+    if not any(role in series for role in ("gps", "odometry", "imu")):
+        raise BagError(
+            f"{recording.describe()}: no GPS, odometry or IMU topic with messages, so no lateral "
+            f"acceleration; its topics: {recording.topic_list()}"
+        )
+    auto = series.get("auto")
+    end = recording.end_ns * 1e-9
+    timeline = ModeTimeline.from_series(auto, end, min_duration_s) if auto is not None else None
+    sources = motions(series.get("gps"), series.get("odometry"), series.get("imu"), settings)
+    report = discomfort_report(
+        sources,
+        timeline,
+        [str(p) for p in recording.paths],
+        settings,
+        auto.topic if auto is not None else None,
+        dict(recording.skipped),
+    )
+    if plot_path is None:
+        return report
+    from ncp_driver.bags.plots import plot_discomfort
+
+    plot_discomfort(plot_path, sources, timeline, recording.start_ns * 1e-9, force=force)
+    return replace(report, plot=plot_path)

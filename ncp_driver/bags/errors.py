@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from ncp_driver.errors import NcpDriverError
+from ncp_driver.errors import MissingInputError, NcpDriverError, UsageError
 
-__all__ = ["BagError", "IncompleteBagError", "MessageTypeError", "OutputExistsError", "TopicError"]
+__all__ = [
+    "BagError",
+    "IncompleteBagError",
+    "MessageTypeError",
+    "MissingBagError",
+    "OutputExistsError",
+    "TopicError",
+]
 
 
 class BagError(NcpDriverError):
@@ -15,11 +22,16 @@ class MessageTypeError(BagError):
     """A message definition that cannot be found or parsed."""
 
 
-class TopicError(BagError):
-    """A topic that is missing, ambiguous or of the wrong type; the message lists what the bag has."""
+class MissingBagError(BagError, MissingInputError):
+    """A bag (or a message folder) that is not there."""
 
 
-class OutputExistsError(BagError):
+class TopicError(BagError, UsageError):
+    """A topic that is missing, ambiguous or of the wrong type; the message lists what the bag
+    has and the flag that names one (a usage error)."""
+
+
+class OutputExistsError(BagError, UsageError):
     """An output that exists already and would be overwritten without ``--force``."""
 
 

@@ -7,10 +7,14 @@ recording. Before the flag's first message the mode is unknown and counts as not
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ncp_driver.takeover import debounce, find_takeovers, mode_segments
+
+if TYPE_CHECKING:
+    from ncp_driver.bags.series import Series
 
 __all__ = ["ModeTimeline"]
 
@@ -34,6 +38,11 @@ class ModeTimeline:
         flags = debounce(stamps, raw, min_duration_s)
         end = max(float(end_s), float(stamps[-1])) if stamps.size else float(end_s)
         return cls(stamps, raw, flags, end, min_duration_s)
+
+    @classmethod
+    def from_series(cls, auto: Series, end_s: float, min_duration_s: float) -> ModeTimeline:
+        """The timeline of an auto-flag series (``auto["autonomous"]`` at its record times)."""
+        return cls.from_flag(auto.stamp, auto["autonomous"], end_s, min_duration_s)
 
     def at(self, times: np.ndarray) -> np.ndarray:
         """True where the (debounced) mode is autonomous at ``times``."""

@@ -4,7 +4,7 @@ Every source is resampled onto a uniform grid (``rate`` Hz) in blocks without ga
 ``max_gap_s``, then smoothed and differentiated with Savitzky-Golay filters (a local cubic fitted
 over ``window_s``):
 
-- GPS: fixes projected to local east/north metres (:mod:`ncp_driver.bags.geo`); velocity ``v`` and
+- GPS: fixes projected to local east/north metres (:mod:`ncp_driver.geo`); velocity ``v`` and
   acceleration ``a`` are the filters' first and second derivatives; speed ``|v|``; yaw rate
   ``(v x a) / |v|^2`` (the derivative of the heading atan2(v_n, v_e), unwrapped); lateral
   acceleration ``a_lat = (v x a) / |v|`` (= speed x yaw rate).
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ncp_driver.bags.geo import to_local_m
+from ncp_driver.geo import to_local_m
 
 __all__ = [
     "Motion",

@@ -10,12 +10,12 @@ from typing import Any
 
 import numpy as np
 
-from ncp_driver.bags.discomfort import JERK_LIMIT, LATERAL_LIMIT
-from ncp_driver.bags.geo import to_local_m
 from ncp_driver.bags.modes import ModeTimeline
 from ncp_driver.bags.motion import Motion
 from ncp_driver.bags.output import atomic_file
 from ncp_driver.bags.takeovers import TakeoverReport
+from ncp_driver.comfort import JERK_LIMIT_MPS3, LATERAL_LIMIT_MPS2
+from ncp_driver.geo import to_local_m
 
 __all__ = ["plot_discomfort", "plot_takeover_map"]
 
@@ -97,7 +97,7 @@ def plot_discomfort(
         j = np.where(motion.moving, motion.jerk, np.nan)
         ax_a.plot(t, a, lw=1, label=f"{motion.source} ({topic})")
         ax_j.plot(t, j, lw=1, label=f"{motion.source} ({topic})")
-    for ax, limit, unit in ((ax_a, LATERAL_LIMIT, "m/s²"), (ax_j, JERK_LIMIT, "m/s³")):
+    for ax, limit, unit in ((ax_a, LATERAL_LIMIT_MPS2, "m/s²"), (ax_j, JERK_LIMIT_MPS3, "m/s³")):
         ax.axhline(limit, color="tab:red", ls="--", lw=1)
         ax.axhline(-limit, color="tab:red", ls="--", lw=1)
         if timeline is not None:

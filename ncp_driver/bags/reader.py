@@ -38,7 +38,13 @@ from rosbags.rosbag1.reader import decompressors as ros1_decompressors
 from rosbags.rosbag2 import Reader as Reader2
 from rosbags.typesys.store import Typestore
 
-from ncp_driver.bags.errors import BagError, IncompleteBagError, MessageTypeError, TopicError
+from ncp_driver.bags.errors import (
+    BagError,
+    IncompleteBagError,
+    MessageTypeError,
+    MissingBagError,
+    TopicError,
+)
 from ncp_driver.bags.typestore import make_typestore
 
 __all__ = [
@@ -89,7 +95,7 @@ def bag_inputs(path: Path) -> tuple[str, list[Path]]:
     """
     path = Path(path)
     if not path.exists():
-        raise BagError(
+        raise MissingBagError(
             f"{path} does not exist: give a .bag file, a .db3/.mcap file or a bag folder"
         )
     if path.name.endswith(".bag.active"):

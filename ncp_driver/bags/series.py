@@ -18,9 +18,10 @@ import numpy as np
 
 from ncp_driver.bags.errors import BagError, TopicError
 from ncp_driver.bags.reader import Recording
-from ncp_driver.bags.topics import find_topic, split_field
+from ncp_driver.bags.topics import find_topic, find_topic_optional, split_field
 from ncp_driver.images.errors import ImageDecodeError
 from ncp_driver.images.stamps import stamp_ns as header_time_ns
+from ncp_driver.runtime.speed import message_speed
 
 __all__ = [
     "KINDS",
@@ -30,11 +31,13 @@ __all__ = [
     "iter_rows",
     "kind_for",
     "load_auto_and_gps",
+    "load_roles",
     "load_series",
     "message_row",
     "require_messages",
     "resolve_kind",
     "stamp_text",
+    "valid_fixes",
 ]
 
 
@@ -75,6 +78,10 @@ def _steering_row(m: Any) -> Row:
         drive.acceleration,
         drive.jerk,
     )
+
+
+def _speed_row(m: Any) -> Row:
+    return (message_speed(m),)
 
 
 def _odometry_row(m: Any) -> Row:
@@ -168,6 +175,7 @@ KINDS: dict[str, SeriesKind] = {
             ),
             _odometry_row,
         ),
+        SeriesKind("speed", ("speed",), _speed_row),  # the car's definition (runtime.speed)
         SeriesKind(
             "imu",
             ("header_stamp", "qx", "qy", "qz", "qw", "wx", "wy", "wz", "ax", "ay", "az"),
@@ -329,13 +337,52 @@ def load_series(
 
 
 def require_messages(series: Series, source: str) -> Series:
-    """``series`` if it has messages, else a :class:`TopicError` saying the topic is empty."""
+    """``series`` if it has messages, else a :class:`BagError` saying the topic is empty (the
+    recording lacks what the work needs: a problem, not a usage error)."""
     if len(series) == 0:
-        raise TopicError(
+        raise BagError(
             f"{source}: topic {series.topic} ({series.kind}) has no readable messages; "
             "choose another topic with its flag, or check the recording"
         )
     return series
+
+
+def load_roles(
+    recording: Recording,
+    given: Mapping[str, str | None],
+    required: Sequence[str],
+    optional: Sequence[str] = (),
+    progress: Callable[[Iterable[Any], int], Iterable[Any]] | None = None,
+) -> dict[str, Series]:
+    """The series of each role asked for, by role name (topics found by type unless ``given``).
+
+    A required role must have a topic with messages; an optional one is left out when the bag
+    has no topic for it, or only an empty one.
+    """
+    topics = recording.topics
+    source = recording.describe()
+    roles: dict[str, str] = {}
+    for role in required:
+        roles[find_topic(topics, role, given.get(role), source)] = role
+    for role in optional:
+        found = find_topic_optional(topics, role, given.get(role), source)
+        if found is not None and found not in roles and topics[found].msgcount:
+            roles[found] = role
+    kinds = {topic: kind_for(role, given.get(role)) for topic, role in roles.items()}
+    series = load_series(recording, kinds, progress)
+    by_role = {role: series[topic] for topic, role in roles.items()}
+    for role in required:
+        require_messages(by_role[role], source)
+    return by_role
+
+
+def valid_fixes(gps: Series | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(record time s, latitude, longitude) of the fixes with a fix (status >= 0) and finite
+    coordinates; empty arrays without a GPS series."""
+    if gps is None:
+        return np.empty(0), np.empty(0), np.empty(0)
+    ok = (gps["status"] >= 0) & np.isfinite(gps["latitude"]) & np.isfinite(gps["longitude"])
+    return gps.stamp[ok], gps["latitude"][ok], gps["longitude"][ok]
 
 
 def load_auto_and_gps(

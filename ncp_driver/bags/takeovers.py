@@ -12,17 +12,22 @@ odometry when the bag has it, else the GPS speed (:mod:`ncp_driver.bags.motion`)
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ncp_driver.bags.geo import step_lengths_m
 from ncp_driver.bags.modes import ModeTimeline
 from ncp_driver.bags.motion import Motion, MotionSettings, from_gps
-from ncp_driver.bags.series import Series
+from ncp_driver.bags.output import check_new
+from ncp_driver.bags.reader import Recording
+from ncp_driver.bags.series import Series, load_roles, valid_fixes
+from ncp_driver.geo import step_lengths_m
+from ncp_driver.takeover import DEFAULT_MIN_DURATION_S
 
-__all__ = ["Takeover", "TakeoverReport", "gps_valid", "takeover_report", "utc_text"]
+__all__ = ["Takeover", "TakeoverReport", "recording_takeovers", "takeover_report", "utc_text"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,7 @@ class TakeoverReport:
     takeovers: list[Takeover]
     segments: list[tuple[bool, float, float]] = field(default_factory=list)
     skipped_messages: dict[str, int] = field(default_factory=dict)
+    map: Path | None = None  # the GPS track map, when one was written
 
     @property
     def per_hour(self) -> float | None:
@@ -81,7 +87,7 @@ class TakeoverReport:
             "events": [asdict(t) for t in self.takeovers],
             "segments": [{"autonomous": a, "start": s, "end": e} for a, s, e in self.segments],
             "skipped_messages": self.skipped_messages,
-        }
+        } | ({"map": str(self.map)} if self.map is not None else {})
 
     def table(self) -> str:
         def num(value: float | None, fmt: str) -> str:
@@ -113,6 +119,8 @@ class TakeoverReport:
                 )
         for topic, n in sorted(self.skipped_messages.items()):
             lines.append(f"skipped {n} undecodable message(s) on {topic}")
+        if self.map is not None:
+            lines.append(f"map: {self.map}")
         return "\n".join(lines)
 
 
@@ -120,11 +128,6 @@ def utc_text(stamp: float) -> str:
     """ISO 8601 UTC with milliseconds: ``2015-05-21T19:11:38.039Z``."""
     moment = dt.datetime.fromtimestamp(stamp, tz=dt.timezone.utc)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def gps_valid(gps: Series) -> np.ndarray:
-    """Fixes with a fix (status >= 0) and finite coordinates."""
-    return (gps["status"] >= 0) & np.isfinite(gps["latitude"]) & np.isfinite(gps["longitude"])
 
 
 def _position_at(
@@ -159,14 +162,13 @@ def takeover_report(
 ) -> TakeoverReport:
     """Count takeovers and measure autonomous time and distance (see the module docstring)."""
     motion = motion or MotionSettings()
-    timeline = ModeTimeline.from_flag(auto.stamp, auto["autonomous"], end_s, min_duration_s)
+    timeline = ModeTimeline.from_series(auto, end_s, min_duration_s)
     max_gap = motion.max_gap_s * 2
     gt = lat = lon = np.empty(0)
     distance: float | None = None
     gps_motion: Motion | None = None
     if gps is not None:
-        ok = gps_valid(gps)
-        gt, lat, lon = gps.stamp[ok], gps["latitude"][ok], gps["longitude"][ok]
+        gt, lat, lon = valid_fixes(gps)
         in_auto = timeline.at(gt)
         steps = step_lengths_m(lat, lon)
         distance = float(steps[in_auto[:-1] & in_auto[1:]].sum()) if steps.size else 0.0
@@ -216,3 +218,37 @@ def takeover_report(
         segments=timeline.segments(),
         skipped_messages=dict(skipped or {}),
     )
+
+
+def recording_takeovers(
+    recording: Recording,
+    given: Mapping[str, str | None] | None = None,
+    min_duration_s: float = DEFAULT_MIN_DURATION_S,
+    map_path: Path | None = None,
+    force: bool = False,
+    progress: Callable[[Iterable[Any], int], Iterable[Any]] | None = None,
+) -> TakeoverReport:
+    """``ncp-bag takeovers``: the report of a recording (topics found by type unless
+    ``given``), and the GPS track map at ``map_path`` if given."""
+    if map_path is not None:
+        check_new([map_path], force)
+    series = load_roles(recording, given or {}, ["auto"], ["gps", "odometry"], progress)
+    end = recording.end_ns * 1e-9
+    report = takeover_report(
+        series["auto"],
+        series.get("gps"),
+        series.get("odometry"),
+        recording.start_ns * 1e-9,
+        end,
+        min_duration_s,
+        [str(p) for p in recording.paths],
+        skipped=dict(recording.skipped),
+    )
+    if map_path is None:
+        return report
+    from ncp_driver.bags.plots import plot_takeover_map
+
+    timeline = ModeTimeline.from_series(series["auto"], end, min_duration_s)
+    gt, lat, lon = valid_fixes(series.get("gps"))
+    plot_takeover_map(map_path, report, gt, lat, lon, timeline, force=force)
+    return replace(report, map=map_path)

@@ -7,6 +7,7 @@ camera         a ``sensor_msgs/Image`` or ``CompressedImage`` topic        ``--c
 gps            a ``sensor_msgs/NavSatFix`` topic                           ``--gps``
 auto           a ``std_msgs/Bool`` topic whose name says auto/autonomous   ``--auto``
 steering       an ``ackermann_msgs/AckermannDrive(Stamped)`` topic         ``--steering``
+speed          an ``AckermannDrive(Stamped)`` topic (``drive.speed``)      ``--speed``
 odometry       a ``nav_msgs/Odometry`` topic                               ``--odom``
 imu            a ``sensor_msgs/Imu`` topic                                 ``--imu``
 =============  ==========================================================  ==================
@@ -29,17 +30,18 @@ from dataclasses import dataclass
 from ncp_driver import topics as defaults
 from ncp_driver.bags.errors import TopicError
 from ncp_driver.bags.reader import TopicInfo
+from ncp_driver.topics import (
+    ACKERMANN,
+    ACKERMANN_STAMPED,
+    BOOL,
+    COMPRESSED_IMAGE,
+    IMAGE,
+    IMU,
+    NAVSATFIX,
+    ODOMETRY,
+)
 
 __all__ = ["FIELD_ROLES", "ROLES", "Role", "find_topic", "find_topic_optional", "split_field"]
-
-IMAGE = "sensor_msgs/msg/Image"
-COMPRESSED_IMAGE = "sensor_msgs/msg/CompressedImage"
-NAVSATFIX = "sensor_msgs/msg/NavSatFix"
-BOOL = "std_msgs/msg/Bool"
-ACKERMANN = "ackermann_msgs/msg/AckermannDrive"
-ACKERMANN_STAMPED = "ackermann_msgs/msg/AckermannDriveStamped"
-ODOMETRY = "nav_msgs/msg/Odometry"
-IMU = "sensor_msgs/msg/Imu"
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,13 @@ ROLES: dict[str, Role] = {
             "steering",
             "steering (what the car did)",
             "--steering",
+            (ACKERMANN_STAMPED, ACKERMANN),
+            (defaults.absolute(defaults.HUMAN_STEERING),),
+        ),
+        Role(
+            "speed",
+            "the vehicle speed (drive.speed)",
+            "--speed",
             (ACKERMANN_STAMPED, ACKERMANN),
             (defaults.absolute(defaults.HUMAN_STEERING),),
         ),

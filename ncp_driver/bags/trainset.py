@@ -3,7 +3,9 @@
 Each camera frame gets the curvature driven at its record time (``inverse_r``, 1/m, positive
 left) from one source:
 
-- ``steering``: ``tan(steering_angle) / wheelbase`` (bicycle model) from AckermannDrive(Stamped);
+- ``steering``: the human's curvature (:mod:`ncp_driver.bags.labels`, the replay's definition
+  too): ``tan(steering_angle) / wheelbase`` from AckermannDrive(Stamped), the front-wheel angle
+  (divided by ``steering_wheel_ratio`` first when the car records a steering-wheel angle);
   speed from odometry if present, else the message's own ``speed`` field.
 - ``odometry``: ``twist.angular.z / twist.linear.x``.
 - ``imu``: the gyro rate about the vertical (see :mod:`ncp_driver.bags.motion`) divided by the
@@ -28,16 +30,15 @@ import numpy as np
 
 from ncp_driver.bags.errors import BagError, TopicError
 from ncp_driver.bags.frames import decode_frame
+from ncp_driver.bags.labels import MAX_SKEW_S, RecordedSteering, nearest
 from ncp_driver.bags.motion import MotionSettings, from_gps, vertical_rate
 from ncp_driver.bags.output import check_new
 from ncp_driver.bags.reader import Recording
-from ncp_driver.bags.series import Series, kind_for, load_series, require_messages
-from ncp_driver.bags.takeovers import gps_valid
+from ncp_driver.bags.series import Series, kind_for, load_series, require_messages, valid_fixes
 from ncp_driver.bags.topics import find_topic, find_topic_optional
 from ncp_driver.drives import DriveWriter
 from ncp_driver.images import ImageDecodeError
 from ncp_driver.preprocessing import PAPER_PREPROCESSING, Preprocessing
-from ncp_driver.runtime.steering import steering_angle_to_curvature
 
 __all__ = [
     "LABEL_SOURCES",
@@ -46,7 +47,6 @@ __all__ = [
     "TrainsetSummary",
     "build_trainset",
     "curvature_labels",
-    "nearest",
 ]
 
 LABEL_SOURCES = ("steering", "odometry", "imu")
@@ -58,8 +58,9 @@ class TrainsetSettings:
 
     source: str = "steering"
     wheelbase_m: float | None = None
+    steering_wheel_ratio: float | None = None  # the recorded angle is a steering-wheel angle
     min_speed: float = 1.0
-    max_skew_s: float = 0.05
+    max_skew_s: float = MAX_SKEW_S
     preprocessing: Preprocessing | None = PAPER_PREPROCESSING  # None: full frames
 
 
@@ -112,20 +113,6 @@ class TrainsetSummary:
         return "\n".join(lines)
 
 
-def nearest(t_src: np.ndarray, values: np.ndarray, t: np.ndarray, max_skew_s: float) -> np.ndarray:
-    """``values`` of the sample nearest to each of ``t`` (NaN if none within ``max_skew_s``)."""
-    t = np.asarray(t, dtype=np.float64)
-    out = np.full(t.shape, np.nan)
-    if t_src.size == 0:
-        return out
-    right = np.clip(np.searchsorted(t_src, t), 0, t_src.size - 1)
-    left = np.clip(right - 1, 0, t_src.size - 1)
-    pick = np.where(np.abs(t_src[left] - t) <= np.abs(t_src[right] - t), left, right)
-    ok = np.abs(t_src[pick] - t) <= max_skew_s
-    out[ok] = values[pick[ok]]
-    return out
-
-
 def curvature_labels(
     settings: TrainsetSettings,
     steering: Series | None,
@@ -140,8 +127,9 @@ def curvature_labels(
             raise TopicError("the steering label needs a steering topic")
         if not settings.wheelbase_m or settings.wheelbase_m <= 0:
             raise BagError("the steering label needs the car's wheelbase: pass --wheelbase METRES")
+        definition = RecordedSteering(settings.wheelbase_m, settings.steering_wheel_ratio, skew)
         t = steering.stamp
-        inverse_r = steering_angle_to_curvature(steering["steering_angle"], settings.wheelbase_m)
+        inverse_r = definition.curvature(steering["steering_angle"])
         if odometry is not None:
             speed = np.abs(nearest(odometry.stamp, odometry["vx"], t, skew))
             how = f"odometry {odometry.topic}"
@@ -152,7 +140,7 @@ def curvature_labels(
             t,
             inverse_r,
             speed,
-            f"tan(steering_angle) / {settings.wheelbase_m:g} m from {steering.topic}; speed from {how}",
+            f"{definition.describe(steering.topic)}; speed from {how}",
         )
     if settings.source == "odometry":
         if odometry is None:
@@ -178,10 +166,7 @@ def curvature_labels(
             speed = np.abs(nearest(odometry.stamp, odometry["vx"], t, skew))
             how = f"odometry {odometry.topic}"
         elif gps is not None:
-            ok = gps_valid(gps)
-            motion = from_gps(
-                gps.stamp[ok], gps["latitude"][ok], gps["longitude"][ok], MotionSettings()
-            )
+            motion = from_gps(*valid_fixes(gps), MotionSettings())
             speed = nearest(motion.t, motion.speed, t, max(skew, motion.dt / 2))
             how = f"GPS {gps.topic}"
         else:

@@ -6,12 +6,7 @@ it against torch; ``ncp-export`` does the same from a training checkpoint.
 
 from __future__ import annotations
 
-from ncp_driver.export.onnx_export import (
-    ExportError,
-    ExportParityError,
-    ExportReport,
-    export_onnx,
-    model_card,
-)
+from ncp_driver.export.errors import ExportError, ExportParityError
+from ncp_driver.export.onnx_export import ExportReport, export_onnx, make_contract
 
-__all__ = ["ExportError", "ExportParityError", "ExportReport", "export_onnx", "model_card"]
+__all__ = ["ExportError", "ExportParityError", "ExportReport", "export_onnx", "make_contract"]

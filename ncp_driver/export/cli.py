@@ -13,7 +13,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ncp_driver.errors import NcpDriverError
+from ncp_driver.errors import UsageError
+from ncp_driver.exitcodes import EPILOG, run_command
 from ncp_driver.export.onnx_export import (
     DEFAULT_AUDIT_TOLERANCE,
     DEFAULT_OPSET,
@@ -26,12 +27,11 @@ from ncp_driver.training.runs import load_checkpoint, model_from_checkpoint
 
 __all__ = ["build_parser", "default_output", "main"]
 
-EXIT_ERROR = 2
-
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ncp-export",
+        epilog=EPILOG,
         description="Export a training checkpoint to a single ONNX file (one camera frame per "
         "call, state in and out, metadata inside), check it with the ONNX checker and run it "
         "with onnxruntime against torch over a 200-frame sequence.",
@@ -77,47 +77,42 @@ def default_output(checkpoint_path: Path, epoch: int) -> Path:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """``ncp-export``; the exit status follows :mod:`ncp_driver.exitcodes`."""
     args = build_parser().parse_args(argv)
-    try:
-        checkpoint = load_checkpoint(args.checkpoint)
-        model = model_from_checkpoint(checkpoint)
-        epoch = int(checkpoint["epoch"])
-        output = (
-            Path(args.output) if args.output else default_output(Path(checkpoint["path"]), epoch)
-        )
-        if output.exists() and not args.force:
-            print(
-                f"ncp-export: error: {output} exists; pass --force to overwrite it", file=sys.stderr
-            )
-            return EXIT_ERROR
-        preprocessing = (
-            Preprocessing.from_dict(checkpoint["preprocessing"])
-            if "preprocessing" in checkpoint
-            else PAPER_PREPROCESSING
-        )
-        training_data = dict(checkpoint.get("training_data") or {})
-        training_data.update(
-            checkpoint=Path(checkpoint["path"]).name,
-            run=Path(checkpoint["path"]).parent.parent.name,
-            epoch=epoch,
-        )
-        report = export_onnx(
-            model,
-            output,
-            training_data=training_data,
-            check=args.check,
-            preprocessing=preprocessing,
-            opset=args.opset,
-            tolerance=args.tolerance,
-            audit_tolerance=args.audit_tolerance,
-            parity_frames=args.frames,
-            exporter=args.exporter,
-        )
-    except NcpDriverError as exc:
-        print(f"ncp-export: error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+    return run_command("ncp-export", lambda: _export(args))
+
+
+def _export(args: argparse.Namespace) -> None:
+    checkpoint = load_checkpoint(args.checkpoint)
+    model = model_from_checkpoint(checkpoint)
+    epoch = int(checkpoint["epoch"])
+    output = Path(args.output) if args.output else default_output(Path(checkpoint["path"]), epoch)
+    if output.exists() and not args.force:
+        raise UsageError(f"{output} exists; pass --force to overwrite it")
+    preprocessing = (
+        Preprocessing.from_dict(checkpoint["preprocessing"])
+        if "preprocessing" in checkpoint
+        else PAPER_PREPROCESSING
+    )
+    training_data = dict(checkpoint.get("training_data") or {})
+    training_data.update(
+        checkpoint=Path(checkpoint["path"]).name,
+        run=Path(checkpoint["path"]).parent.parent.name,
+        epoch=epoch,
+    )
+    report = export_onnx(
+        model,
+        output,
+        training_data=training_data,
+        check=args.check,
+        preprocessing=preprocessing,
+        opset=args.opset,
+        tolerance=args.tolerance,
+        audit_tolerance=args.audit_tolerance,
+        parity_frames=args.frames,
+        exporter=args.exporter,
+    )
     print(report.summary())
-    return 0
 
 
 if __name__ == "__main__":

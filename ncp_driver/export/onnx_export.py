@@ -1,7 +1,7 @@
 """A trained network to one self-describing ONNX file, checked against torch before it appears.
 
 The file holds the whole model (no external data), follows :mod:`ncp_driver.contract` and
-carries a :class:`~ncp_driver.contract.ModelCard` in its ``metadata_props``. It is written
+carries a :class:`~ncp_driver.contract.ModelContract` in its ``metadata_props``. It is written
 under a temporary name, checked with the ONNX checker and run with onnxruntime against the
 torch model over a carried 200-frame sequence; only when the largest difference is within the
 tolerance is it renamed to its final name.
@@ -31,10 +31,10 @@ import torch
 
 import ncp_driver
 from ncp_driver.atomic import partial_path, remove_stale_partials
-from ncp_driver.contract import META_PREFIX, OUTPUT_CURVATURE, ModelCard
-from ncp_driver.errors import NcpDriverError
-from ncp_driver.export.graph import step_graph
+from ncp_driver.contract import META_PREFIX, OUTPUT_CURVATURE, ModelContract
+from ncp_driver.export.errors import ExportError, ExportParityError
 from ncp_driver.export.parity import run_parity
+from ncp_driver.export.step_module import step_graph
 from ncp_driver.ltc_parameters import LTC_METADATA_KEY, LtcParameters
 from ncp_driver.preprocessing import PAPER_PREPROCESSING, Preprocessing
 from ncp_driver.training.cells import LTCStep
@@ -47,7 +47,7 @@ __all__ = [
     "ExportParityError",
     "ExportReport",
     "export_onnx",
-    "model_card",
+    "make_contract",
 ]
 
 DEFAULT_OPSET = 18
@@ -60,20 +60,12 @@ DEFAULT_AUDIT_TOLERANCE = 1e-3
 EXPORTERS = ("dynamo", "torchscript")
 
 
-class ExportError(NcpDriverError):
-    """A model that cannot be exported, or an exported file that fails its checks."""
-
-
-class ExportParityError(ExportError):
-    """onnxruntime and torch disagree by more than the tolerance; no file was written."""
-
-
 @dataclass(frozen=True)
 class ExportReport:
     """What :func:`export_onnx` wrote and how well it matches torch."""
 
     path: Path
-    card: ModelCard
+    contract: ModelContract
     exporter: str
     opset: int
     checked: bool
@@ -85,8 +77,8 @@ class ExportReport:
 
     def summary(self) -> str:
         lines = [
-            f"wrote {self.path} ({self.size_bytes / 1e6:.2f} MB, kind {self.card.kind}, "
-            f"state {self.card.state_size}, opset {self.opset}, exporter {self.exporter})"
+            f"wrote {self.path} ({self.size_bytes / 1e6:.2f} MB, kind {self.contract.kind}, "
+            f"state {self.contract.state_size}, opset {self.opset}, exporter {self.exporter})"
         ]
         if self.checked and self.max_abs_diff is not None:
             lines.append(
@@ -130,14 +122,14 @@ def ltc_parameters(model: SteeringNetwork) -> dict[str, str]:
     return {LTC_METADATA_KEY.removeprefix(META_PREFIX): params.to_json()}
 
 
-def model_card(
+def make_contract(
     model: SteeringNetwork,
     preprocessing: Preprocessing = PAPER_PREPROCESSING,
     training_data: dict[str, Any] | None = None,
     extra: dict[str, str] | None = None,
-) -> ModelCard:
-    """The metadata card for ``model`` (stored in the ONNX file by :func:`export_onnx`)."""
-    return ModelCard(
+) -> ModelContract:
+    """The metadata contract for ``model`` (stored in the ONNX file by :func:`export_onnx`)."""
+    return ModelContract(
         kind=model.kind,
         state_size=model.state_size if model.stateful else 0,
         neuron_count=model.neuron_count,
@@ -164,12 +156,12 @@ def _example_inputs(
 
 
 def _to_proto(
-    model: SteeringNetwork, card: ModelCard, exporter: str, opset: int
+    model: SteeringNetwork, contract: ModelContract, exporter: str, opset: int
 ) -> onnx.ModelProto:
     graph = step_graph(model).eval()
-    args = _example_inputs(model, card.preprocessing.input_shape)
-    inputs = list(card.input_names())
-    outputs = list(card.output_names())
+    args = _example_inputs(model, contract.preprocessing.input_shape)
+    inputs = list(contract.input_names())
+    outputs = list(contract.output_names())
     if exporter == "dynamo":
         batch = torch.export.Dim("batch", min=1)
         program = torch.onnx.export(
@@ -216,13 +208,13 @@ def _quiet_exporter() -> Iterator[None]:
         logger.setLevel(level)
 
 
-def _check_io(proto: onnx.ModelProto, card: ModelCard, path: Path) -> None:
+def _check_io(proto: onnx.ModelProto, contract: ModelContract, path: Path) -> None:
     inputs = tuple(value.name for value in proto.graph.input)
     outputs = tuple(value.name for value in proto.graph.output)
-    if inputs != card.input_names() or outputs != card.output_names():
+    if inputs != contract.input_names() or outputs != contract.output_names():
         raise ExportError(
             f"{path}: exported graph has inputs {inputs} and outputs {outputs}; the contract "
-            f"wants {card.input_names()} and {card.output_names()}. This is an exporter bug: "
+            f"wants {contract.input_names()} and {contract.output_names()}. This is an exporter bug: "
             "report it with the torch version"
         )
 
@@ -264,7 +256,7 @@ def export_onnx(
             f"{preprocessing.input_shape}: export with the preprocessing it was trained with"
         )
     model = copy.deepcopy(model).cpu().eval()
-    card = model_card(
+    contract = make_contract(
         model,
         preprocessing,
         training_data,
@@ -275,14 +267,14 @@ def export_onnx(
         },
     )
     with torch.no_grad(), _quiet_exporter():
-        proto = _to_proto(model, card, exporter, opset)
-    _check_io(proto, card, path)
+        proto = _to_proto(model, contract, exporter, opset)
+    _check_io(proto, contract, path)
     del proto.metadata_props[:]
-    onnx.helper.set_model_props(proto, card.to_metadata())
+    onnx.helper.set_model_props(proto, contract.to_metadata())
     proto.producer_name = "ncp_driver"
     proto.producer_version = ncp_driver.__version__
     proto.doc_string = (
-        f"ncp_driver steering model ({card.kind}): one camera frame in, curvature (1/m) out. "
+        f"ncp_driver steering model ({contract.kind}): one camera frame in, curvature (1/m) out. "
         "See the ncp_driver.* metadata."
     )
 
@@ -293,7 +285,7 @@ def export_onnx(
         onnx.save_model(proto, str(tmp), save_as_external_data=False)
         report = ExportReport(
             path=path,
-            card=card,
+            contract=contract,
             exporter=exporter,
             opset=opset,
             checked=check,
@@ -304,7 +296,7 @@ def export_onnx(
                 onnx.checker.check_model(str(tmp), full_check=True)
             except onnx.checker.ValidationError as exc:
                 raise ExportError(f"{path}: the ONNX checker rejects the export: {exc}") from exc
-            parity = run_parity(model, tmp, card, frames=parity_frames)
+            parity = run_parity(model, tmp, contract, frames=parity_frames)
             steering = parity.per_output[OUTPUT_CURVATURE]
             audit = max((v for k, v in parity.scaled.items() if k != OUTPUT_CURVATURE), default=0.0)
             if not (steering <= tolerance and audit <= audit_tolerance):
@@ -317,7 +309,7 @@ def export_onnx(
                 )
             report = ExportReport(
                 path=path,
-                card=card,
+                contract=contract,
                 exporter=exporter,
                 opset=opset,
                 checked=True,

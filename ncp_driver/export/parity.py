@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 import torch
 
 from ncp_driver.contract import (
@@ -17,8 +16,10 @@ from ncp_driver.contract import (
     OUTPUT_FEATURES,
     OUTPUT_NEURONS,
     OUTPUT_STATE,
-    ModelCard,
+    ModelContract,
 )
+from ncp_driver.runtime.config import PipelineConfig
+from ncp_driver.runtime.model import open_session
 from ncp_driver.training.networks import SteeringNetwork
 
 __all__ = ["ParityResult", "parity_frames", "run_parity"]
@@ -73,29 +74,25 @@ def parity_frames(
 def run_parity(
     model: SteeringNetwork,
     onnx_path: Path,
-    card: ModelCard,
+    contract: ModelContract,
     frames: int = 200,
     seed: int = 0,
 ) -> ParityResult:
     """Step ``model`` and the ONNX file frame by frame over ``frames`` frames; compare outputs."""
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    session = ort.InferenceSession(
-        str(onnx_path), sess_options=options, providers=["CPUExecutionProvider"]
-    )
-    images, periods, _ = parity_frames(frames, card.preprocessing.input_shape, seed)
+    session = open_session(onnx_path, PipelineConfig())  # the car's settings: CPU, one thread
+    images, periods, _ = parity_frames(frames, contract.preprocessing.input_shape, seed)
     elapsed_s = (periods * np.float32(model.frame_period_s)).astype(np.float32)
-    names = list(card.output_names())
+    names = list(contract.output_names())
     worst = dict.fromkeys(names, 0.0)
     magnitude = dict.fromkeys(names, 0.0)
-    ort_state = np.zeros((1, card.state_size), dtype=np.float32)
-    torch_state = torch.zeros(1, card.state_size)
+    ort_state = np.zeros((1, contract.state_size), dtype=np.float32)
+    torch_state = torch.zeros(1, contract.state_size)
     model = model.eval()
     for i in range(frames):
         frame = images[i : i + 1]
         elapsed = elapsed_s[i : i + 1].reshape(1, 1)
         feeds = {INPUT_FRAME: frame}
-        if card.stateful:
+        if contract.stateful:
             feeds[INPUT_STATE] = ort_state
             feeds[INPUT_ELAPSED] = elapsed
         ort_out = dict(zip(names, session.run(names, feeds), strict=True))
@@ -114,7 +111,7 @@ def run_parity(
             diff = float(np.max(np.abs(ort_out[name] - reference), initial=0.0))
             worst[name] = max(worst[name], diff)
             magnitude[name] = max(magnitude[name], float(np.max(np.abs(reference), initial=0.0)))
-        if card.stateful:
+        if contract.stateful:
             ort_state = ort_out["state_out"]
             torch_state = new_state
     scaled = {name: worst[name] / max(1.0, magnitude[name]) for name in names}

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ncp_driver import errors
+from ncp_driver.errors import NcpDriverError
 
 __all__ = ["ImageDecodeError"]
 
 
-class ImageDecodeError(errors.ImageDecodeError):
-    """A camera message that cannot be turned into pixels; the message says why."""
+class ImageDecodeError(NcpDriverError):
+    """A camera message that cannot be turned into pixels (bad encoding, size, data)."""

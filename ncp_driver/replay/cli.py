@@ -10,10 +10,11 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ncp_driver.bags.errors import IncompleteBagError
-from ncp_driver.errors import NcpDriverError
+from ncp_driver.errors import UsageError
+from ncp_driver.exitcodes import EPILOG, run_command
 from ncp_driver.models import default_model_path
-from ncp_driver.replay.engine import ReplayError, ReplaySettings, replay
+from ncp_driver.replay.engine import ReplaySettings, replay
+from ncp_driver.replay.errors import ReplaySettingsError
 from ncp_driver.replay.noise import PAPER_NOISE_SEED
 from ncp_driver.replay.outputs import TABLE_FORMATS, metrics_document, write_replay
 from ncp_driver.runtime import PipelineConfig
@@ -29,7 +30,9 @@ def parse_params(items: Sequence[str]) -> PipelineConfig:
         name, sep, text = item.partition("=")
         name = name.strip()
         if not sep or name not in types:
-            raise ReplayError(f"--param {item!r}: give NAME=VALUE with NAME one of {sorted(types)}")
+            raise ReplaySettingsError(
+                f"--param {item!r}: give NAME=VALUE with NAME one of {sorted(types)}"
+            )
         kind = str(types[name])
         try:
             if "tuple" in kind:
@@ -45,7 +48,7 @@ def parse_params(items: Sequence[str]) -> PipelineConfig:
             else:
                 values[name] = text
         except ValueError:
-            raise ReplayError(f"--param {name}: {text!r} is not a valid {kind}") from None
+            raise ReplaySettingsError(f"--param {name}: {text!r} is not a valid {kind}") from None
     return PipelineConfig.from_mapping(values)
 
 
@@ -58,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
             "watchdog) and compare the model's curvature with the human's. Writes output.csv, "
             "neurons.csv, sensory.csv, metrics.json, prediction.png and replay.mcap into OUT."
         ),
+        epilog=EPILOG,
     )
     parser.add_argument(
         "bags", nargs="+", type=Path, help="bag file(s) or folder(s): one recording"
@@ -107,6 +111,20 @@ def build_parser() -> argparse.ArgumentParser:
     topics.add_argument(
         "--steering", help="the human's AckermannDrive[Stamped] topic (or TOPIC:FIELD)"
     )
+    topics.add_argument(
+        "--steering-wheel-ratio",
+        type=float,
+        metavar="RATIO",
+        help="the recorded steering angle is a steering-wheel angle: divide it by RATIO "
+        "(default: it is the front-wheel angle, as AckermannDrive defines it); the same option "
+        "as ncp-bag trainset's",
+    )
+    topics.add_argument(
+        "--speed",
+        help="AckermannDrive[Stamped] topic whose drive.speed is the vehicle speed, as the "
+        "node's speed_topic (default: the human's steering topic); the latest sample counts "
+        "for speed_timeout_s",
+    )
     topics.add_argument("--gps", help="NavSatFix topic")
     topics.add_argument(
         "--msg-dir", type=Path, action="append", default=[], help="folder of <pkg>/msg/*.msg"
@@ -141,42 +159,42 @@ def _progress(enabled: bool) -> Any:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """``ncp-replay``; the exit status follows :mod:`ncp_driver.exitcodes`."""
     args = build_parser().parse_args(argv)
-    try:
-        config = parse_params(args.param)
-        model = args.model or default_model_path()
-        settings = ReplaySettings(
-            model=model,
-            pipeline=config,
-            camera_topic=args.camera,
-            auto_topic=args.auto,
-            steering_topic=args.steering,
-            gps_topic=args.gps,
-            msg_dirs=tuple(args.msg_dir),
-            noise_levels=tuple(args.noise_std),
-            noise_seed=args.noise_seed,
-            batch_size=args.batch_size,
-            assume_autonomous=not args.manual_without_flag,
-            allow_partial=args.allow_partial,
-        )
-        if args.out.exists() and not args.force:
-            raise ReplayError(f"{args.out} exists already: choose another --out or pass --force")
-        show = sys.stderr.isatty() if args.progress is None else args.progress
-        result = replay(args.bags, settings, progress=_progress(show))
-        write_replay(
-            result,
-            args.out,
-            table_format=args.format,
-            mcap=not args.no_mcap,
-            mcap_images=not args.mcap_without_images,
-            force=args.force,
-        )
-    except IncompleteBagError as exc:  # the work found a problem: a damaged input
-        print(f"ncp-replay: error: {exc}", file=sys.stderr)
-        return 1
-    except NcpDriverError as exc:
-        print(f"ncp-replay: error: {exc}", file=sys.stderr)
-        return 2
+    return run_command("ncp-replay", lambda: _replay(args), json_output=args.json)
+
+
+def _replay(args: argparse.Namespace) -> None:
+    config = parse_params(args.param)
+    model = args.model or default_model_path()
+    settings = ReplaySettings(
+        model=model,
+        pipeline=config,
+        camera_topic=args.camera,
+        auto_topic=args.auto,
+        steering_topic=args.steering,
+        steering_wheel_ratio=args.steering_wheel_ratio,
+        speed_topic=args.speed,
+        gps_topic=args.gps,
+        msg_dirs=tuple(args.msg_dir),
+        noise_levels=tuple(args.noise_std),
+        noise_seed=args.noise_seed,
+        batch_size=args.batch_size,
+        assume_autonomous=not args.manual_without_flag,
+        allow_partial=args.allow_partial,
+    )
+    if args.out.exists() and not args.force:
+        raise UsageError(f"{args.out} exists already: choose another --out or pass --force")
+    show = sys.stderr.isatty() if args.progress is None else args.progress
+    result = replay(args.bags, settings, progress=_progress(show))
+    write_replay(
+        result,
+        args.out,
+        table_format=args.format,
+        mcap=not args.no_mcap,
+        mcap_images=not args.mcap_without_images,
+        force=args.force,
+    )
     doc = metrics_document(result)
     if not doc["input"].get("complete", True):
         lines = [
@@ -185,11 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for loss in doc["input"]["losses"]
         ]
         print("ncp-replay: PARTIAL INPUT (--allow-partial): " + "; ".join(lines), file=sys.stderr)
-    if args.json:
-        print(json.dumps(doc, indent=2))
-        return 0
-    print(_summary(doc, args.out))
-    return 0
+    print(json.dumps(doc, indent=2) if args.json else _summary(doc, args.out))
 
 
 def _fmt(value: Any, spec: str = ".4g") -> str:

@@ -40,24 +40,20 @@ from typing import Any, TypeVar
 import numpy as np
 
 from ncp_driver.bags import Recording, load_series
+from ncp_driver.bags.labels import MAX_SKEW_S, RecordedSteering, human_curvature
 from ncp_driver.bags.series import Series, kind_for
 from ncp_driver.bags.topics import find_topic, find_topic_optional
-from ncp_driver.bags.trainset import nearest
-from ncp_driver.errors import NcpDriverError
+from ncp_driver.replay.errors import ReplayError, ReplaySettingsError
 from ncp_driver.replay.metrics import AgreementMetrics, agreement_by_mode
 from ncp_driver.replay.noise import PAPER_NOISE_SEED, InputNoise
 from ncp_driver.replay.split import SplitModel
 from ncp_driver.runtime import FrameResult, PipelineConfig, SteeringModel, SteeringPipeline
 from ncp_driver.runtime.pipeline import PreparedFrame
-from ncp_driver.runtime.steering import steering_angle_to_curvature
+from ncp_driver.runtime.speed import SPEED_MSGTYPES, RecordedSpeed, speeds_at
 
 __all__ = ["FrameLog", "ReplayError", "ReplayResult", "ReplaySettings", "replay"]
 
 READ_AHEAD = 16  # frames the reader thread prepares ahead of the model, at least
-
-
-class ReplayError(NcpDriverError):
-    """A replay that cannot run: no camera topic, no readable frame, a bad setting."""
 
 
 @dataclass(frozen=True)
@@ -69,24 +65,36 @@ class ReplaySettings:
     camera_topic: str | None = None
     auto_topic: str | None = None  # may be TOPIC:FIELD
     steering_topic: str | None = None  # the human's steering (AckermannDrive[Stamped])
+    steering_wheel_ratio: float | None = None  # the recorded angle is a steering-wheel angle
+    speed_topic: str | None = None  # drive.speed for max_lateral_accel (default: the steering)
     gps_topic: str | None = None
     msg_dirs: tuple[Path, ...] = ()
     noise_levels: tuple[float, ...] = ()  # extra runs with input noise, beside the clean one
     noise_seed: int = PAPER_NOISE_SEED
     batch_size: int = 1  # > 1: batch the conv head (SplitModel)
-    max_skew_s: float = 0.1  # how far the human's steering may be from a frame to count
+    max_skew_s: float = MAX_SKEW_S  # how far the human's steering may be from a frame
     assume_autonomous: bool = True  # the mode when the bag has no auto-mode flag
     allow_partial: bool = False  # replay what a damaged bag gives (the results say so)
 
     def __post_init__(self) -> None:
+        _ = self.human_steering  # validates the steering ratio and the skew
         if self.batch_size < 1:
-            raise ReplayError(f"batch_size {self.batch_size} must be >= 1")
+            raise ReplaySettingsError(f"batch_size {self.batch_size} must be >= 1")
         if any(not (math.isfinite(s) and s > 0) for s in self.noise_levels):
-            raise ReplayError(f"noise levels {list(self.noise_levels)} must be finite and > 0")
+            raise ReplaySettingsError(
+                f"noise levels {list(self.noise_levels)} must be finite and > 0"
+            )
         if len(set(self.noise_levels)) != len(self.noise_levels):
-            raise ReplayError(
+            raise ReplaySettingsError(
                 f"noise levels {list(self.noise_levels)} repeat a level: give each once"
             )
+
+    @property
+    def human_steering(self) -> RecordedSteering:
+        """The human's curvature: the training set's definition, with the car's wheelbase."""
+        return RecordedSteering(
+            self.pipeline.wheelbase_m, self.steering_wheel_ratio, self.max_skew_s
+        )
 
 
 @dataclass
@@ -118,7 +126,7 @@ class FrameLog:
         self.stamp.append(result.stamp)
         self.stamp_ns.append(stamp_ns)
         self.bag_ns.append(bag_ns)
-        self.status.append(result.status)
+        self.status.append(result.status.value)
         self.autonomous.append(result.autonomous)
         self.curvature.append(command.curvature if command else math.nan)
         self.raw_curvature.append(command.raw_curvature if command else math.nan)
@@ -127,7 +135,7 @@ class FrameLog:
         self.reset_reason.append(result.reset_reason or "")
         self.elapsed_s.append(result.elapsed_s)
         if result.reason:
-            self.first_reasons.setdefault(result.status, result.reason)
+            self.first_reasons.setdefault(result.status.value, result.reason)
         if result.neurons is not None and result.features is not None:
             self.model_rows.append(len(self.stamp) - 1)
             self.neurons.append(result.neurons)
@@ -191,6 +199,7 @@ class _Series:
     auto: Series | None
     steering: Series | None
     gps: Series | None
+    speed: Series | None
 
 
 def _small_series(
@@ -209,7 +218,29 @@ def _small_series(
         topic = topics[role]
         return loaded.get(topic) if topic else None
 
-    return _Series(get("auto"), get("steering"), get("gps"))
+    speed = None
+    if topics["speed"]:  # read with the car's definition (it may be the steering topic too)
+        speed = load_series(recording, {topics["speed"]: "speed"})[topics["speed"]]
+    return _Series(get("auto"), get("steering"), get("gps"), speed)
+
+
+def _speed_topic(
+    available: dict[str, Any], steering: str | None, settings: ReplaySettings, source: str
+) -> str | None:
+    """The speed topic: as given, else the human's steering topic when it is an AckermannDrive."""
+    if settings.speed_topic:
+        return find_topic_optional(available, "speed", settings.speed_topic, source)
+    if steering and available[steering].msgtype in SPEED_MSGTYPES:
+        return steering
+    return None
+
+
+def _speed_track(series: _Series, settings: ReplaySettings) -> RecordedSpeed:
+    """The car's speed rule (the latest sample for ``speed_timeout_s``) over record times."""
+    speed = series.speed
+    if speed is None:
+        return RecordedSpeed(np.empty(0), np.empty(0), settings.pipeline.speed_timeout_s)
+    return RecordedSpeed(speed.stamp, speed["speed"], settings.pipeline.speed_timeout_s)
 
 
 def _mode_at(auto: Series | None, bag_ns: np.ndarray, assume: bool) -> np.ndarray:
@@ -281,7 +312,15 @@ def replay(
             "steering": find_topic_optional(available, "steering", settings.steering_topic, source),
             "gps": find_topic_optional(available, "gps", settings.gps_topic, source),
         }
+        topics["speed"] = _speed_topic(available, topics["steering"], settings, source)
+        if settings.pipeline.max_lateral_accel > 0 and topics["speed"] is None:
+            raise ReplaySettingsError(  # as the node refuses it without a speed_topic
+                f"max_lateral_accel = {settings.pipeline.max_lateral_accel} needs the vehicle "
+                f"speed, and {source} has no AckermannDrive topic to read it from: pass --speed "
+                "TOPIC or set max_lateral_accel to 0"
+            )
         series = _small_series(recording, topics, settings)
+        speed = _speed_track(series, settings)
         lanes = _open_lanes(settings)
         camera = topics["camera"]
         assert camera is not None
@@ -301,7 +340,7 @@ def replay(
                 for batch in batches:
                     chunk_ns = np.array([f.bag_ns for f in batch.frames], dtype=np.int64)
                     modes = _mode_at(series.auto, chunk_ns, settings.assume_autonomous)
-                    speeds = _speeds(series, chunk_ns.astype(np.float64) * 1e-9, settings)
+                    speeds = [speed.at(ns * 1e-9) for ns in chunk_ns.tolist()]
                     _step(lanes, batch, modes, speeds)
         skipped = dict(recording.skipped)
         integrity = recording.integrity()
@@ -333,7 +372,7 @@ def replay(
         topics=topics,
         clean=clean.log,
         noisy={lane.noise.std: lane.log for lane in lanes[1:] if lane.noise is not None},
-        human_curvature=_human_curvature(series.steering, t, settings),
+        human_curvature=human_curvature(series.steering, t, settings.human_steering),
         latitude=_interp(series.gps, "latitude", t),
         longitude=_interp(series.gps, "longitude", t),
         speed=_speeds(series, t, settings),
@@ -352,7 +391,7 @@ def replay(
         seconds=time.perf_counter() - start,
         model_info={
             "model": str(settings.model),
-            "kind": model.card.kind,
+            "kind": model.contract.kind,
             "model_sha256": model.model_hash,
             "provider": model.provider,
             "mode": "batched head" if settings.batch_size > 1 else "frame by frame",
@@ -361,22 +400,13 @@ def replay(
     )
 
 
-def _human_curvature(
-    steering: Series | None, t: np.ndarray, settings: ReplaySettings
-) -> np.ndarray:
-    """The human's curvature at each frame: tan(angle / steering_ratio) / wheelbase."""
-    if steering is None or len(steering) == 0:
-        return np.full(t.shape, np.nan)
-    config = settings.pipeline
-    angle = nearest(steering.stamp, steering["steering_angle"], t, settings.max_skew_s)
-    return steering_angle_to_curvature(angle, config.wheelbase_m, config.steering_ratio)
-
-
 def _speeds(series: _Series, t: np.ndarray, settings: ReplaySettings) -> np.ndarray:
-    """Speed at each time from the steering messages' speed field (NaN if none)."""
-    if series.steering is None or len(series.steering) == 0:
+    """The speed the pipeline saw at each record time ``t`` (NaN where unknown)."""
+    if series.speed is None:
         return np.full(t.shape, np.nan)
-    return nearest(series.steering.stamp, np.abs(series.steering["speed"]), t, settings.max_skew_s)
+    return speeds_at(
+        series.speed.stamp, series.speed["speed"], t, settings.pipeline.speed_timeout_s
+    )
 
 
 @dataclass
@@ -482,21 +512,21 @@ def _head(lanes: list[_Lane], frames: list[_Frame]) -> _Batch:
             if valid.all():
                 features = lane.split.features(inputs)
             else:
-                features = np.zeros((len(frames), lane.split.card.feature_count), np.float32)
+                features = np.zeros((len(frames), lane.split.contract.feature_count), np.float32)
                 features[valid] = lane.split.features(inputs[valid])
         batch.inputs.append(inputs)
         batch.features.append(features)
     return batch
 
 
-def _step(lanes: list[_Lane], batch: _Batch, modes: np.ndarray, speeds: np.ndarray) -> None:
+def _step(lanes: list[_Lane], batch: _Batch, modes: np.ndarray, speeds: list[float | None]) -> None:
     """Every frame of ``batch`` through each lane's pipeline, in order."""
     for lane, inputs, features in zip(lanes, batch.inputs, batch.features, strict=True):
         pipe = lane.pipeline
         for j, frame in enumerate(batch.frames):
             if bool(modes[j]) != pipe.autonomous:
                 pipe.set_autonomous(bool(modes[j]), frame.bag_ns * 1e-9)
-            pipe.set_speed(float(speeds[j]) if math.isfinite(speeds[j]) else None)
+            pipe.set_speed(speeds[j])
             model_input, fed = None, False
             if batch.valid[j]:
                 if lane.split is not None and features is not None:

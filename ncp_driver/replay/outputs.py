@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from ncp_driver import topics
+from ncp_driver.atomic import atomic_write_bytes
 from ncp_driver.bags import Recording, make_typestore
 from ncp_driver.bags.output import atomic_dir
 from ncp_driver.replay.engine import FrameLog, ReplayError, ReplayResult
@@ -28,6 +30,13 @@ from ncp_driver.replay.layout import (
     PLOT_FILE,
     SENSORY_FILE,
 )
+from ncp_driver.runtime.commands import (
+    MessageTypes,
+    command_message,
+    float32_message,
+    neurons_message,
+)
+from ncp_driver.takeover import find_takeovers
 from ncp_driver.topics import COMMAND, CURVATURE, NEURONS, TYPES, absolute
 
 __all__ = ["TABLE_FORMATS", "metrics_document", "write_replay"]
@@ -148,14 +157,25 @@ def metrics_document(result: ReplayResult) -> dict[str, Any]:
     return doc
 
 
-def _write_plot(directory: Path) -> None:
-    from ncp_driver.audit.output import save_figure
-    from ncp_driver.audit.replay import load_replay
-    from ncp_driver.report.plots import plot_curvature
-    from ncp_driver.report.summary import takeover_events
+def _write_plot(result: ReplayResult, directory: Path) -> None:
+    """``prediction.png``: takeovers by the core rule on the frames' modes (no takeovers.json
+    exists yet), as the report draws it without one."""
+    from ncp_driver.replay.plot import figure_png, plot_prediction
 
-    replay = load_replay(directory)
-    save_figure(plot_curvature(replay, takeover_events(replay)), directory / PLOT_FILE)
+    log = result.clean
+    stamp = log.array("stamp")
+    autonomous = np.asarray(log.autonomous, dtype=bool)
+    human = result.human_curvature
+    takeovers = [float(stamp[i]) for i in find_takeovers(stamp, autonomous)]
+    fig = plot_prediction(
+        stamp,
+        autonomous,
+        log.array("raw_curvature"),
+        log.array("curvature"),
+        human if np.isfinite(human).any() else None,
+        takeovers,
+    )
+    atomic_write_bytes(directory / PLOT_FILE, figure_png(fig))
 
 
 def write_replay(
@@ -180,23 +200,18 @@ def write_replay(
         if table_format == "parquet":
             _write_parquet(tmp, result)
         (tmp / METRICS_FILE).write_text(json.dumps(metrics_document(result), indent=2) + "\n")
-        _write_plot(tmp)
+        _write_plot(result, tmp)
         if mcap:
             write_mcap(result, tmp / MCAP_DIR, images=mcap_images)
     return out_dir
 
 
 def _prediction_messages(result: ReplayResult, store: Any) -> Iterator[tuple[int, str, str, Any]]:
-    """(record ns, topic, type, message) for every commanded frame, in time order."""
+    """(record ns, topic, type, message) for every commanded frame, in time order: the node's
+    messages, built by the same functions (:mod:`ncp_driver.runtime.commands`)."""
     log = result.clean
-    ackermann = store.types[TYPES[COMMAND]]
-    drive_cls = store.types["ackermann_msgs/msg/AckermannDrive"]
-    header_cls = store.types["std_msgs/msg/Header"]
-    time_cls = store.types["builtin_interfaces/msg/Time"]
-    float32 = store.types[TYPES[CURVATURE]]
-    multi = store.types[TYPES[NEURONS]]
-    layout_cls = store.types["std_msgs/msg/MultiArrayLayout"]
-    dim_cls = store.types["std_msgs/msg/MultiArrayDimension"]
+    types = MessageTypes.from_store(store)
+    frame_id = topics.COMMAND_FRAME_ID  # the node's frame_id default
     neurons = dict(zip(log.model_rows, log.neurons, strict=True))
     for i in range(len(log)):
         if not math.isfinite(log.curvature[i]):
@@ -204,28 +219,13 @@ def _prediction_messages(result: ReplayResult, store: Any) -> Iterator[tuple[int
         ns = log.bag_ns[i]
         exact = log.stamp_ns[i]
         stamp_ns = exact if exact is not None else round(log.stamp[i] * 1e9)
-        header = header_cls(
-            stamp=time_cls(sec=stamp_ns // 10**9, nanosec=stamp_ns % 10**9), frame_id="base_link"
-        )
-        drive = drive_cls(
-            steering_angle=float(log.steering_angle[i]),
-            steering_angle_velocity=0.0,
-            speed=0.0,
-            acceleration=0.0,
-            jerk=0.0,
-        )
-        yield ns, absolute(COMMAND), TYPES[COMMAND], ackermann(header=header, drive=drive)
-        yield ns, absolute(CURVATURE), TYPES[CURVATURE], float32(data=float(log.curvature[i]))
+        sec, nanosec = divmod(stamp_ns, 10**9)
+        command = command_message(types, log.steering_angle[i], sec, nanosec, frame_id)
+        yield ns, absolute(COMMAND), TYPES[COMMAND], command
+        yield ns, absolute(CURVATURE), TYPES[CURVATURE], float32_message(types, log.curvature[i])
         values = neurons.get(i)
         if values is not None:
-            dim = dim_cls(label="neurons", size=values.size, stride=values.size)
-            layout = layout_cls(dim=[dim], data_offset=0)
-            yield (
-                ns,
-                absolute(NEURONS),
-                TYPES[NEURONS],
-                multi(layout=layout, data=np.asarray(values, np.float32)),
-            )
+            yield ns, absolute(NEURONS), TYPES[NEURONS], neurons_message(types, values)
 
 
 def write_mcap(result: ReplayResult, path: Path, images: bool = True) -> None:

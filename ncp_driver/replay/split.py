@@ -4,7 +4,7 @@
 :class:`~ncp_driver.runtime.SteeringPipeline` (same resets, elapsed times, limits): the replay
 runs :meth:`SplitModel.features` over a batch of preprocessed frames, then hands each frame's
 features to :meth:`SplitModel.feed` and lets the pipeline step. Both halves are cut from the
-model file itself (``ncp_driver.graph.split_step_graph``), so they compute what the car computes.
+model file itself (``ncp_driver.replay.subgraphs.split_step_graph``), so they compute what the car computes.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from ncp_driver.contract import (
     OUTPUT_FEATURES,
     OUTPUT_NEURONS,
     OUTPUT_STATE,
-    ModelCard,
+    ModelContract,
 )
 from ncp_driver.errors import ModelContractError
-from ncp_driver.graph import load_model, model_card, split_step_graph
+from ncp_driver.replay.subgraphs import load_model, read_contract, split_step_graph
 from ncp_driver.runtime.config import PipelineConfig
 from ncp_driver.runtime.model import StepOutput, open_session, running_provider
 
@@ -39,7 +39,7 @@ class SplitModel:
         config = config or PipelineConfig()
         path = Path(path)
         proto = load_model(path)
-        self.card: ModelCard = model_card(proto, source=str(path))
+        self.contract: ModelContract = read_contract(proto, source=str(path))
         self.source = str(path)
         self.model_hash = hashlib.sha256(path.read_bytes()).hexdigest()
         head, cell = split_step_graph(proto)
@@ -49,12 +49,12 @@ class SplitModel:
         )
         self._features_input = cell.features_input
         self.provider = running_provider(self._cell)
-        h, w, c = self.card.preprocessing.input_shape
+        h, w, c = self.contract.preprocessing.input_shape
         self._frame = np.zeros((1, h, w, c), np.float32)
-        self._state = np.zeros((1, max(self.card.state_size, 0)), np.float32)
+        self._state = np.zeros((1, max(self.contract.state_size, 0)), np.float32)
         self._elapsed = np.zeros((1, 1), np.float32)
         self._fed: np.ndarray | None = None
-        self._outputs = [n for n in self.card.output_names() if n != OUTPUT_FEATURES]
+        self._outputs = [n for n in self.contract.output_names() if n != OUTPUT_FEATURES]
 
     # -- the batched half ---------------------------------------------------------------------
 
@@ -96,7 +96,7 @@ class SplitModel:
         if features is None:
             features = self.features(self._frame)
         feeds = {self._features_input: features}
-        if self.card.stateful:
+        if self.contract.stateful:
             self._elapsed[0, 0] = elapsed_s
             feeds[INPUT_STATE] = self._state
             feeds[INPUT_ELAPSED] = self._elapsed
@@ -105,7 +105,7 @@ class SplitModel:
         neurons = results[OUTPUT_NEURONS]
         finite = bool(np.isfinite(curvature).all() and np.isfinite(neurons).all())
         finite = finite and bool(np.isfinite(features).all())
-        if self.card.stateful:
+        if self.contract.stateful:
             new_state = results[OUTPUT_STATE]
             finite = finite and bool(np.isfinite(new_state).all())
             self._state[...] = new_state

@@ -28,7 +28,7 @@ from ncp_driver.audit.replay import (
     load_replay,
 )
 from ncp_driver.errors import NcpDriverError
-from ncp_driver.graph import load_model, model_card
+from ncp_driver.replay.subgraphs import load_model, read_contract
 from ncp_driver.report.errors import ReportError
 from ncp_driver.report.plots import plot_curvature, plot_track
 from ncp_driver.report.summary import KeyFigureGroup, TakeoverEvent, key_figures, takeover_events
@@ -151,10 +151,10 @@ def _layout_wiring(replay: Replay) -> tuple[dict[str, object] | None, str, str |
     if path is None or not path.is_file():
         return None, "The replay's model file is not available: neurons are shown unlabelled.", None
     try:
-        card = model_card(load_model(path), source=str(path))
+        contract = read_contract(load_model(path), source=str(path))
     except NcpDriverError as exc:
         return None, f"The model's metadata cannot be read ({exc}): neurons unlabelled.", None
-    return card.wiring, "", card.kind
+    return contract.wiring, "", contract.kind
 
 
 def write_report(

@@ -21,8 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from ncp_driver.audit.geo import path_length_m
 from ncp_driver.audit.replay import Replay
+from ncp_driver.comfort import JERK_LIMIT_MPS3, LATERAL_LIMIT_MPS2
+from ncp_driver.geo import step_lengths_m
 from ncp_driver.takeover import debounce, find_takeovers
 
 __all__ = [
@@ -35,8 +36,6 @@ __all__ = [
     "takeover_events",
 ]
 
-LATERAL_LIMIT_MPS2 = 4.89  # nuPlan comfort limits (the bag tools use the same)
-JERK_LIMIT_MPS3 = 8.37
 _MAX_STEP_S = 1.0  # a gap between frames longer than this counts as no driving
 
 
@@ -113,7 +112,8 @@ def _frame_steps(replay: Replay) -> np.ndarray:
 
 def _autonomous_distance_m(replay: Replay, flags: np.ndarray) -> tuple[float, str]:
     if replay.has_gps:
-        steps = path_length_m(replay.latitude, replay.longitude)
+        # the step into each frame (0 for the first)
+        steps = np.concatenate(([0.0], step_lengths_m(replay.latitude, replay.longitude)))
         both = flags & np.concatenate(([False], flags[:-1]))
         ok = both & np.isfinite(steps)
         return float(np.sum(steps[ok])), "GPS in output.csv"

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from ncp_driver.runtime.config import MANUAL_MODES, PROVIDERS, PipelineConfig
 from ncp_driver.runtime.model import PROVIDER_NAMES, SteeringModel, StepOutput, provider_plan
-from ncp_driver.runtime.pipeline import FRAME_STATUSES, FrameResult, SteeringPipeline
+from ncp_driver.runtime.pipeline import (
+    FRAME_STATUSES,
+    FrameResult,
+    FrameStatus,
+    SteeringPipeline,
+)
 from ncp_driver.runtime.stats import PipelineStats
 from ncp_driver.runtime.steering import (
     LIMIT_NAMES,
@@ -21,6 +26,7 @@ __all__ = [
     "PROVIDERS",
     "PROVIDER_NAMES",
     "FrameResult",
+    "FrameStatus",
     "PipelineConfig",
     "PipelineStats",
     "SteeringCommand",

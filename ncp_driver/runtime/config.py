@@ -11,7 +11,9 @@ from typing import Any
 
 from ncp_driver.errors import ConfigError
 
-__all__ = ["MANUAL_MODES", "PROVIDERS", "PipelineConfig"]
+SPEED_TIMEOUT_S = 0.5  # a speed older than this is unknown (the car and the replay)
+
+__all__ = ["MANUAL_MODES", "PROVIDERS", "SPEED_TIMEOUT_S", "PipelineConfig"]
 
 PROVIDERS = ("tensorrt", "cuda", "cpu")
 MANUAL_MODES = ("reset", "shadow")
@@ -30,15 +32,16 @@ class PipelineConfig:
     trt_cache_dir: str = ""  # TensorRT engine cache ("" = next to the model)
     gpu_device_id: int = 0  # the CUDA device for the cuda and tensorrt providers
 
-    # Vehicle (bicycle model): road-wheel angle = atan(wheelbase * curvature).
+    # Vehicle (bicycle model): front-wheel angle = atan(wheelbase * curvature).
     wheelbase_m: float = 2.7
-    steering_ratio: float = (
-        1.0  # steering-wheel angle / road-wheel angle; 1.0 = command the road wheels
-    )
+
+    # The speed for max_lateral_accel (ncp_driver.runtime.speed): the latest drive.speed, for
+    # this long after it was received (then unknown).
+    speed_timeout_s: float = SPEED_TIMEOUT_S
 
     # Limits applied before a command leaves.
     max_curvature: float = 0.2  # 1/m (a 5 m radius)
-    max_steering_angle_rad: float = 0.0  # road-wheel angle limit; 0 = only max_curvature applies
+    max_steering_angle_rad: float = 0.0  # front-wheel angle limit; 0 = only max_curvature applies
     max_curvature_rate: float = 0.5  # 1/m per second
     max_lateral_accel: float = 0.0  # m/s^2 given the current speed; 0 = off (needs a speed)
 
@@ -73,7 +76,7 @@ class PipelineConfig:
             )
         positive = {
             "wheelbase_m": self.wheelbase_m,
-            "steering_ratio": self.steering_ratio,
+            "speed_timeout_s": self.speed_timeout_s,
             "max_curvature": self.max_curvature,
             "max_curvature_rate": self.max_curvature_rate,
             "watchdog_timeout_s": self.watchdog_timeout_s,
@@ -112,6 +115,13 @@ class PipelineConfig:
     def from_mapping(cls, values: dict[str, Any]) -> PipelineConfig:
         """Build from a plain mapping (node parameters, YAML), rejecting unknown names."""
         known = {f.name for f in fields(cls)}
+        if "steering_ratio" in values:
+            raise ConfigError(
+                "steering_ratio was removed: the command's steering_angle is the front-wheel "
+                "angle, as ackermann_msgs/AckermannDrive defines it. For a drive-by-wire that "
+                "takes a steering-wheel angle, set the node's steering_wheel_ratio (it publishes "
+                "the steering-wheel angle on steering_wheel_topic)"
+            )
         unknown = sorted(set(values) - known)
         if unknown:
             raise ConfigError(f"unknown pipeline settings {unknown}; known: {sorted(known)}")

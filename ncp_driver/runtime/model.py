@@ -33,18 +33,23 @@ from ncp_driver.contract import (
     OUTPUT_FEATURES,
     OUTPUT_NEURONS,
     OUTPUT_STATE,
-    ModelCard,
+    ModelContract,
 )
-from ncp_driver.errors import ModelContractError, ProviderError
+from ncp_driver.errors import MissingModelError, ModelContractError, ProviderError
 from ncp_driver.runtime.config import PipelineConfig
 
 __all__ = [
+    "OFFLINE_CONFIG",
     "PROVIDER_NAMES",
     "SteeringModel",
     "StepModel",
     "StepOutput",
     "check_starts_finite",
+    "load_contract",
+    "open_session",
     "provider_plan",
+    "running_provider",
+    "session_contract",
 ]
 
 PROVIDER_NAMES = {
@@ -72,7 +77,7 @@ class StepModel(Protocol):
     the conv head batched.
     """
 
-    card: ModelCard
+    contract: ModelContract
     provider: str
     model_hash: str
 
@@ -152,12 +157,27 @@ def _session_options(config: PipelineConfig) -> ort.SessionOptions:
     return options
 
 
+OFFLINE_CONFIG = PipelineConfig(intra_op_threads=0)  # tools off the car: CPU, onnxruntime's threads
+
+
 def open_session(
-    model: str | bytes, config: PipelineConfig, model_dir: Path, source: str
+    model: str | Path | bytes,
+    config: PipelineConfig | None = None,
+    model_dir: Path | None = None,
+    source: str | None = None,
 ) -> ort.InferenceSession:
     """An onnxruntime session of ``model`` (a path or the file's bytes) on the configured
-    providers; :class:`ProviderError` if the first one asked for and available did not start
+    providers: the one way to open a model, on the car and in every tool (``config`` defaults
+    to :data:`OFFLINE_CONFIG`; ``model_dir`` holds the TensorRT cache, by default the model's
+    folder). :class:`ProviderError` if the first provider asked for and available did not start
     (unless ``allow_provider_fallback``), :class:`ModelContractError` if it does not load."""
+    config = config or OFFLINE_CONFIG
+    if isinstance(model, Path):
+        model = str(model)
+    if source is None:
+        source = model if isinstance(model, str) else "<model bytes>"
+    if model_dir is None:
+        model_dir = Path(model).parent if isinstance(model, str) else Path.cwd()
     plan = provider_plan(config)
     try:
         session = ort.InferenceSession(
@@ -179,6 +199,18 @@ def open_session(
     return session
 
 
+def session_contract(session: ort.InferenceSession, source: str) -> ModelContract:
+    """The :class:`ModelContract` in an open session's metadata (``ModelContractError`` if invalid)."""
+    return ModelContract.from_metadata(session.get_modelmeta().custom_metadata_map, source=source)
+
+
+def load_contract(path: Path | str) -> ModelContract:
+    """The :class:`ModelContract` of an exported model file, read through :func:`open_session`."""
+    if not Path(path).is_file():
+        raise MissingModelError(f"{path} does not exist: give an ONNX model exported by ncp-export")
+    return session_contract(open_session(Path(path)), str(path))
+
+
 def running_provider(session: ort.InferenceSession) -> str:
     """The provider that runs ``session``, by its short name (``cpu``, ``cuda``, ``tensorrt``)."""
     running = session.get_providers()[0]
@@ -189,31 +221,31 @@ def _dims(shape: Any) -> list[int | None]:
     return [d if isinstance(d, int) and d > 0 else None for d in shape]
 
 
-def check_io(session: ort.InferenceSession, card: ModelCard, source: str) -> None:
+def check_io(session: ort.InferenceSession, contract: ModelContract, source: str) -> None:
     """Raise :class:`ModelContractError` naming the first input or output that breaks the contract."""
     inputs = {i.name: i for i in session.get_inputs()}
     outputs = {o.name: o for o in session.get_outputs()}
-    h, w, c = card.preprocessing.input_shape
+    h, w, c = contract.preprocessing.input_shape
     width = {
         INPUT_FRAME: [h, w, c],
-        INPUT_STATE: [card.state_size],
+        INPUT_STATE: [contract.state_size],
         INPUT_ELAPSED: [1],
         OUTPUT_CURVATURE: [1],
-        OUTPUT_STATE: [card.state_size],
-        OUTPUT_NEURONS: [card.neuron_count],
-        OUTPUT_FEATURES: [card.feature_count],
+        OUTPUT_STATE: [contract.state_size],
+        OUTPUT_NEURONS: [contract.neuron_count],
+        OUTPUT_FEATURES: [contract.feature_count],
     }
     for role, found, wanted in (
-        ("input", inputs, card.input_names()),
-        ("output", outputs, card.output_names()),
+        ("input", inputs, contract.input_names()),
+        ("output", outputs, contract.output_names()),
     ):
         for name in wanted:
             if name not in found:
                 raise ModelContractError(
-                    f"{source} declares kind {card.kind} but has no {role} {name!r}; "
-                    f"a {card.kind} model needs the {role}s {list(wanted)}: re-export it"
+                    f"{source} declares kind {contract.kind} but has no {role} {name!r}; "
+                    f"a {contract.kind} model needs the {role}s {list(wanted)}: re-export it"
                 )
-    extra = sorted(set(inputs) - set(card.input_names()))
+    extra = sorted(set(inputs) - set(contract.input_names()))
     if extra:
         what = (
             "a stateless model must not take a state"
@@ -221,9 +253,9 @@ def check_io(session: ort.InferenceSession, card: ModelCard, source: str) -> Non
             else "the runtime cannot feed them"
         )
         raise ModelContractError(
-            f"{source} (kind {card.kind}) has inputs {extra} outside the contract: {what}"
+            f"{source} (kind {contract.kind}) has inputs {extra} outside the contract: {what}"
         )
-    for name in (*card.input_names(), *card.output_names()):
+    for name in (*contract.input_names(), *contract.output_names()):
         arg = inputs.get(name) or outputs[name]
         if arg.type != _FLOAT:
             raise ModelContractError(f"{source}: {name!r} is {arg.type}; the contract says float32")
@@ -242,7 +274,7 @@ def check_io(session: ort.InferenceSession, card: ModelCard, source: str) -> Non
             if got is not None and got != want:
                 raise ModelContractError(
                     f"{source}: {name!r} has shape {arg.shape} but its metadata implies [batch, "
-                    f"{', '.join(map(str, expected))}]: the card and the graph disagree; re-export"
+                    f"{', '.join(map(str, expected))}]: the contract and the graph disagree; re-export"
                 )
 
 
@@ -270,20 +302,22 @@ def check_starts_finite(model: StepModel, elapsed_s: float, source: str) -> None
 class _HostRunner:
     """IO binding to numpy buffers; the state is copied from ``state_out`` back to ``state``."""
 
-    def __init__(self, session: ort.InferenceSession, card: ModelCard) -> None:
+    def __init__(self, session: ort.InferenceSession, contract: ModelContract) -> None:
         self._session = session
-        self._stateful = card.stateful
-        size = card.state_size if card.stateful else 0
-        self.frame = np.zeros((1, *card.preprocessing.input_shape), np.float32)
+        self._stateful = contract.stateful
+        size = contract.state_size if contract.stateful else 0
+        self.frame = np.zeros((1, *contract.preprocessing.input_shape), np.float32)
         self.elapsed = np.zeros((1, 1), np.float32)
         self.state = np.zeros((1, size), np.float32)
         # All outputs in one buffer: one finiteness check covers them.
-        self.outputs = np.zeros(1 + size + card.neuron_count + card.feature_count, np.float32)
+        self.outputs = np.zeros(
+            1 + size + contract.neuron_count + contract.feature_count, np.float32
+        )
         self.curvature = self.outputs[0:1].reshape(1, 1)
         self.state_out = self.outputs[1 : 1 + size].reshape(1, size)
         start = 1 + size
-        self.neurons = self.outputs[start : start + card.neuron_count].reshape(1, -1)
-        self.features = self.outputs[start + card.neuron_count :].reshape(1, -1)
+        self.neurons = self.outputs[start : start + contract.neuron_count].reshape(1, -1)
+        self.features = self.outputs[start + contract.neuron_count :].reshape(1, -1)
         self._binding = session.io_binding()
         feeds: dict[str, np.ndarray] = {INPUT_FRAME: self.frame}
         fetches: dict[str, np.ndarray] = {
@@ -326,12 +360,12 @@ class _DeviceRunner(_HostRunner):
     """The state stays in device OrtValues (ping-pong); see the module's docstring."""
 
     def __init__(
-        self, session: ort.InferenceSession, card: ModelCard, device: str, device_id: int
+        self, session: ort.InferenceSession, contract: ModelContract, device: str, device_id: int
     ) -> None:
-        super().__init__(session, card)
-        if not card.stateful:
+        super().__init__(session, contract)
+        if not contract.stateful:
             return
-        shape = [1, card.state_size]
+        shape = [1, contract.state_size]
         self._states = [
             ort.OrtValue.ortvalue_from_shape_and_type(shape, np.float32, device, device_id)
             for _ in range(2)
@@ -399,14 +433,14 @@ class SteeringModel:
     def __init__(
         self,
         session: ort.InferenceSession,
-        card: ModelCard,
+        contract: ModelContract,
         model_hash: str,
         source: str,
         config: PipelineConfig,
         state_on_device: bool | None = None,
     ) -> None:
         self.session = session
-        self.card = card
+        self.contract = contract
         self.model_hash = model_hash
         self.source = source
         self.provider = running_provider(session)
@@ -415,11 +449,14 @@ class SteeringModel:
         self._runner: _HostRunner
         if device:
             self._runner = _DeviceRunner(
-                session, card, "cuda" if on_gpu else "cpu", config.gpu_device_id if on_gpu else 0
+                session,
+                contract,
+                "cuda" if on_gpu else "cpu",
+                config.gpu_device_id if on_gpu else 0,
             )
         else:
-            self._runner = _HostRunner(session, card)
-        self.state_on_device = device and card.stateful
+            self._runner = _HostRunner(session, contract)
+        self.state_on_device = device and contract.stateful
         check_starts_finite(self, config.default_elapsed_s, source)
         self.warm_up(config.warmup_runs, config.default_elapsed_s)
 
@@ -474,10 +511,10 @@ class SteeringModel:
         session = open_session(
             str(load_from) if load_from is not None else data, config, model_dir, source
         )
-        card = ModelCard.from_metadata(session.get_modelmeta().custom_metadata_map, source=source)
-        check_io(session, card, source)
+        contract = session_contract(session, source)
+        check_io(session, contract, source)
         model_hash = hashlib.sha256(data).hexdigest()
-        return cls(session, card, model_hash, source, config, state_on_device)
+        return cls(session, contract, model_hash, source, config, state_on_device)
 
     @property
     def frame_input(self) -> np.ndarray:
@@ -490,12 +527,12 @@ class SteeringModel:
         return self._runner.get_state()
 
     def set_state(self, state: np.ndarray) -> None:
-        """Replace the state (audits, tests); ``state`` has ``card.state_size`` values."""
+        """Replace the state (audits, tests); ``state`` has ``contract.state_size`` values."""
         values = np.asarray(state, np.float32).reshape(-1)
-        if values.size != (self.card.state_size if self.card.stateful else 0):
+        if values.size != (self.contract.state_size if self.contract.stateful else 0):
             raise ModelContractError(
                 f"state of {values.size} values given; {self.source} carries "
-                f"{self.card.state_size if self.card.stateful else 0}"
+                f"{self.contract.state_size if self.contract.stateful else 0}"
             )
         self._runner.set_state(values)
 
@@ -527,6 +564,6 @@ class SteeringModel:
 
     def __repr__(self) -> str:
         return (
-            f"SteeringModel({self.source!r}, kind={self.card.kind}, provider={self.provider}, "
+            f"SteeringModel({self.source!r}, kind={self.contract.kind}, provider={self.provider}, "
             f"sha256={self.model_hash[:12]})"
         )

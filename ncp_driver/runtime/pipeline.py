@@ -6,7 +6,7 @@ measures is what the car does. One frame goes through these steps (``docs/runtim
 1. :meth:`SteeringPipeline.prepare` (stateless, so a replay may run it ahead in a thread): the
    header stamp, the message's fields, the encoding the model was trained for, the decode
    (a JPEG that the decoder can tell is damaged is refused), crop, resize and scale (THE
-   preprocessing); anything wrong -> status ``rejected`` with the reason;
+   preprocessing); anything wrong -> status ``rejected`` (:class:`FrameStatus`) with the reason;
 2. admission (:meth:`SteeringPipeline.process_prepared`, the one path every frame takes, on the
    car, in the replay and in the simulator): a finite receipt time ``now`` (defaults to the
    stamp, as in a replay); the drop estimate sees every stamp that arrived; staleness
@@ -34,6 +34,7 @@ import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 import numpy as np
@@ -49,7 +50,7 @@ from ncp_driver.runtime.model import SteeringModel, StepModel, check_starts_fini
 from ncp_driver.runtime.stats import PipelineStats
 from ncp_driver.runtime.steering import SteeringCommand, SteeringLimiter
 
-__all__ = ["FRAME_STATUSES", "FrameResult", "PreparedFrame", "SteeringPipeline"]
+__all__ = ["FRAME_STATUSES", "FrameResult", "FrameStatus", "PreparedFrame", "SteeringPipeline"]
 
 _SEAL = object()  # marks a PreparedFrame made by SteeringPipeline.prepare
 
@@ -70,19 +71,33 @@ class PreparedFrame:
     stale_at: float | None = None  # not decoded: already stale at this receipt time
 
 
-FRAME_STATUSES = ("ok", "rejected", "stale", "nonfinite")
+class FrameStatus(str, Enum):
+    """What became of a frame. str-valued: it compares, prints and is written as its value."""
+
+    OK = "ok"  # the model ran (a command, unless one was held back: see ``reason``)
+    REJECTED = (
+        "rejected"  # a bad stamp, fields, encoding or pixels; a repeat; a clock ahead; another size
+    )
+    STALE = "stale"  # older than watchdog_timeout_s on arrival
+    NONFINITE = "nonfinite"  # the model's outputs were not finite; state reset
+
+    def __str__(self) -> str:
+        return self.value
 
 
-@dataclass(frozen=True)
+FRAME_STATUSES = tuple(status.value for status in FrameStatus)
+
+
+@dataclass(frozen=True, kw_only=True)
 class FrameResult:
     """What became of one frame. ``command`` is None whenever nothing may be commanded."""
 
     stamp: float  # the image's stamp, s (nan if the message had none)
-    status: str  # "ok" | "rejected" | "stale" | "nonfinite"
-    command: SteeringCommand | None
-    neurons: np.ndarray | None  # neuron potentials (NCP: 19), a copy, for auditing
-    features: np.ndarray | None  # the conv head's sensory features (32), a copy
-    reset_reason: str | None  # why the state was reset before this frame, if it was
+    status: FrameStatus
+    command: SteeringCommand | None = None
+    neurons: np.ndarray | None = None  # neuron potentials (NCP: 19), a copy, for auditing
+    features: np.ndarray | None = None  # the conv head's sensory features (32), a copy
+    reset_reason: str | None = None  # why the state was reset before this frame, if it was
     reason: str = ""  # detail for rejected / stale / nonfinite
     preprocess_s: float = 0.0  # decode + crop + resize + scale
     inference_s: float = 0.0  # the model's step
@@ -93,7 +108,7 @@ class FrameResult:
 
     @property
     def ok(self) -> bool:
-        return self.status == "ok"
+        return self.status is FrameStatus.OK
 
 
 class SteeringPipeline:
@@ -109,7 +124,7 @@ class SteeringPipeline:
         check_starts_finite(model, config.default_elapsed_s, getattr(model, "source", "model"))
         self.config = config
         self.model = model
-        self.spec = model.card.preprocessing
+        self.spec = model.contract.preprocessing
         self._limiter = SteeringLimiter(config)
         self._drops = DropEstimator(config.reset_gap_s)
         self._stats = PipelineStats(provider=model.provider, model_hash=model.model_hash)
@@ -212,11 +227,11 @@ class SteeringPipeline:
             return dataclasses.replace(frame, stale_at=now)
         try:
             encoding = message_encoding(msg)
-            if not self.model.card.accepts_encoding(encoding):
+            if not self.model.contract.accepts_encoding(encoding):
                 return self._prepared(
                     stamp, total, None,
                     f"encoding {encoding!r} is not one the model was trained for "
-                    f"({', '.join(self.model.card.input_encodings)}): subscribe to the camera's "
+                    f"({', '.join(self.model.contract.input_encodings)}): subscribe to the camera's "
                     "colour stream (a depth or mono image is not a camera frame for this model)",
                     "encoding", None, begin,
                 )  # fmt: skip
@@ -324,7 +339,7 @@ class SteeringPipeline:
         if not input_fed and source is not None and source is not self._input:
             self._input[...] = source
         result = self._run(stamp, now, start, frame.preprocess_s)
-        if result.status == "ok" and self._size is None:
+        if result.ok and self._size is None:
             self._size = frame.size
         return result
 
@@ -333,9 +348,13 @@ class SteeringPipeline:
         self._stats.rejections[kind] = self._stats.rejections.get(kind, 0) + 1
         total = time.perf_counter() - start
         return FrameResult(
-            stamp, "rejected", None, None, None, None, reason, total_s=total,
-            autonomous=self._autonomous, dropped=self._dropped,
-        )  # fmt: skip
+            stamp=stamp,
+            status=FrameStatus.REJECTED,
+            reason=reason,
+            total_s=total,
+            autonomous=self._autonomous,
+            dropped=self._dropped,
+        )
 
     def _arrive(self, stamp: float, now: float, start: float) -> FrameResult | None:
         """Drop estimate, staleness and repeats; a result if the frame stops here."""
@@ -345,11 +364,14 @@ class SteeringPipeline:
         if latency > self.config.watchdog_timeout_s:
             self._stats.frames_stale += 1
             return FrameResult(
-                stamp, "stale", None, None, None, None,
-                f"frame is {latency:.3f} s old on arrival (watchdog_timeout_s "
+                stamp=stamp,
+                status=FrameStatus.STALE,
+                reason=f"frame is {latency:.3f} s old on arrival (watchdog_timeout_s "
                 f"{self.config.watchdog_timeout_s})",
-                total_s=time.perf_counter() - start, autonomous=self._autonomous, dropped=dropped,
-            )  # fmt: skip
+                total_s=time.perf_counter() - start,
+                autonomous=self._autonomous,
+                dropped=dropped,
+            )
         if -latency > self.config.watchdog_timeout_s:
             return self._reject(
                 stamp,
@@ -402,28 +424,52 @@ class SteeringPipeline:
             self._stats.nonfinite_outputs += 1
             self.reset_state("nonfinite")
             return FrameResult(
-                stamp, "nonfinite", None, None, None, reset,
-                f"the model's outputs were not finite (curvature {out.curvature}); state reset",
-                preprocess_s, inference, time.perf_counter() - start, elapsed, autonomous,
-                self._dropped,
-            )  # fmt: skip
+                stamp=stamp,
+                status=FrameStatus.NONFINITE,
+                reset_reason=reset,
+                reason=f"the model's outputs were not finite (curvature {out.curvature}); "
+                "state reset",
+                preprocess_s=preprocess_s,
+                inference_s=inference,
+                total_s=time.perf_counter() - start,
+                elapsed_s=elapsed,
+                autonomous=autonomous,
+                dropped=self._dropped,
+            )
         if config.max_lateral_accel > 0 and self._speed is None:
             # The lateral-acceleration limit cannot be checked: hold the command back.
             self._stats.limit_counts["speed_unknown"] = (
                 self._stats.limit_counts.get("speed_unknown", 0) + 1
             )
             return FrameResult(
-                stamp, "ok", None, out.neurons.copy(), out.features.copy(), reset,
-                "no current speed for max_lateral_accel: command held back",
-                preprocess_s, inference, time.perf_counter() - start, elapsed, autonomous,
-                self._dropped,
-            )  # fmt: skip
+                stamp=stamp,
+                status=FrameStatus.OK,
+                neurons=out.neurons.copy(),
+                features=out.features.copy(),
+                reset_reason=reset,
+                reason="no current speed for max_lateral_accel: command held back",
+                preprocess_s=preprocess_s,
+                inference_s=inference,
+                total_s=time.perf_counter() - start,
+                elapsed_s=elapsed,
+                autonomous=autonomous,
+                dropped=self._dropped,
+            )
         command = self._limiter.command(out.curvature, stamp, autonomous, self._speed, now)
         for name in command.limits_active:
             self._stats.limit_counts[name] = self._stats.limit_counts.get(name, 0) + 1
         self._last_usable = now
         return FrameResult(
-            stamp, "ok", command, out.neurons.copy(), out.features.copy(), reset, "",
-            preprocess_s, inference, time.perf_counter() - start, elapsed, autonomous,
-            self._dropped,
-        )  # fmt: skip
+            stamp=stamp,
+            status=FrameStatus.OK,
+            command=command,
+            neurons=out.neurons.copy(),
+            features=out.features.copy(),
+            reset_reason=reset,
+            preprocess_s=preprocess_s,
+            inference_s=inference,
+            total_s=time.perf_counter() - start,
+            elapsed_s=elapsed,
+            autonomous=autonomous,
+            dropped=self._dropped,
+        )

@@ -15,6 +15,12 @@ Order of the limits, for a raw curvature ``k`` at image stamp ``t``:
    (the speed rose): a hard limit beats the rate limit.
 
 Each name in ``limits_active`` is a limit that changed the value.
+
+Angles: a steering angle here is the front-wheel (road-wheel) angle, as
+``ackermann_msgs/AckermannDrive.steering_angle`` defines it, on the commands and in recorded
+steering messages alike. A steering-wheel angle (front-wheel angle x steering ratio) appears only
+where a car needs one, by explicit option: :func:`steering_wheel_angle` and
+:func:`front_wheel_angle` convert.
 """
 
 from __future__ import annotations
@@ -32,7 +38,9 @@ __all__ = [
     "SteeringCommand",
     "SteeringLimiter",
     "curvature_to_steering_angle",
+    "front_wheel_angle",
     "steering_angle_to_curvature",
+    "steering_wheel_angle",
 ]
 
 LIMIT_NAMES = ("max_curvature", "max_steering_angle", "max_lateral_accel", "max_curvature_rate")
@@ -45,23 +53,28 @@ def _same_kind(result: Any, like: Value) -> Value:
     return result if isinstance(like, np.ndarray) else float(result)
 
 
-def curvature_to_steering_angle(
-    curvature: Value, wheelbase: float, steering_ratio: float = 1.0
-) -> Value:
-    """Steering angle in rad for a curvature in 1/m: ``atan(wheelbase * k) * steering_ratio``.
+def curvature_to_steering_angle(curvature: Value, wheelbase: float) -> Value:
+    """Front-wheel angle in rad for a curvature in 1/m: ``atan(wheelbase * k)``.
 
     The bicycle model, the one definition (the car, the replay, the synthetic drives, the
-    training-set builder). With ``steering_ratio`` 1 this is the road-wheel angle; with the
-    car's ratio, the steering-wheel angle. Positive turns left (REP 103). Floats or arrays.
+    training-set builder). Positive turns left (REP 103). Floats or arrays.
     """
-    return _same_kind(np.arctan(np.multiply(wheelbase, curvature)) * steering_ratio, curvature)
+    return _same_kind(np.arctan(np.multiply(wheelbase, curvature)), curvature)
 
 
-def steering_angle_to_curvature(
-    angle: Value, wheelbase: float, steering_ratio: float = 1.0
-) -> Value:
-    """Inverse of :func:`curvature_to_steering_angle`: ``tan(angle / steering_ratio) / wheelbase``."""
-    return _same_kind(np.tan(np.divide(angle, steering_ratio)) / wheelbase, angle)
+def steering_angle_to_curvature(angle: Value, wheelbase: float) -> Value:
+    """Inverse of :func:`curvature_to_steering_angle`: ``tan(angle) / wheelbase`` (front wheels)."""
+    return _same_kind(np.tan(angle) / wheelbase, angle)
+
+
+def steering_wheel_angle(front_wheel: Value, steering_ratio: float) -> Value:
+    """The steering-wheel angle for a front-wheel angle: ``front_wheel * steering_ratio``."""
+    return _same_kind(np.multiply(front_wheel, steering_ratio), front_wheel)
+
+
+def front_wheel_angle(steering_wheel: Value, steering_ratio: float) -> Value:
+    """The front-wheel angle for a steering-wheel angle: ``steering_wheel / steering_ratio``."""
+    return _same_kind(np.divide(steering_wheel, steering_ratio), steering_wheel)
 
 
 @dataclass(frozen=True)
@@ -70,7 +83,7 @@ class SteeringCommand:
 
     stamp: float  # the source image's stamp, s
     curvature: float  # 1/m after limits (what may be sent)
-    steering_angle: float  # rad: atan(wheelbase * curvature) * steering_ratio
+    steering_angle: float  # front-wheel angle, rad: atan(wheelbase * curvature)
     raw_curvature: float  # the model's output before limits
     limits_active: tuple[str, ...]  # the limits that changed the value
     autonomous: bool  # the mode the frame was processed in
@@ -150,7 +163,5 @@ class SteeringLimiter:
     ) -> SteeringCommand:
         """The limited :class:`SteeringCommand` for the model's curvature ``raw``."""
         value, active = self.apply(raw, stamp, speed, now)
-        angle = curvature_to_steering_angle(
-            value, self._config.wheelbase_m, self._config.steering_ratio
-        )
+        angle = curvature_to_steering_angle(value, self._config.wheelbase_m)
         return SteeringCommand(stamp, value, angle, raw, active, autonomous)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ncp_driver.errors import NcpDriverError
+from ncp_driver.exitcodes import EPILOG, run_command
 from ncp_driver.synth.config import DriveConfig
 from ncp_driver.synth.errors import SynthError
 from ncp_driver.synth.messages import ENCODINGS
@@ -46,6 +46,7 @@ def _times(text: str) -> tuple[float, ...]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ncp-synth",
+        epilog=EPILOG,
         description="Generate a synthetic drive (camera frames of a road, steering, GPS, "
         "auto-mode flag with takeovers at known times). Seeded: the same arguments give the "
         "same drive.",
@@ -171,18 +172,18 @@ def _print(summary: dict[str, Any]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """``ncp-synth``; the exit status follows :mod:`ncp_driver.exitcodes`."""
     args = build_parser().parse_args(argv)
-    try:
+
+    def work() -> None:
         summary = generate(args)
-    except NcpDriverError as exc:
-        print(f"ncp-synth: error: {exc}", file=sys.stderr)
-        return 2
-    if args.json:
-        json.dump(summary, sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    else:
-        _print(summary)
-    return 0
+        if args.json:
+            json.dump(summary, sys.stdout, indent=2)
+            sys.stdout.write("\n")
+        else:
+            _print(summary)
+
+    return run_command("ncp-synth", work, json_output=args.json)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from ncp_driver.errors import NcpDriverError
+from ncp_driver.errors import UsageError
 
 __all__ = ["SynthError"]
 
 
-class SynthError(NcpDriverError):
-    """A drive configuration that cannot be simulated, or an output that cannot be written."""
+class SynthError(UsageError):
+    """A drive configuration that cannot be simulated, or an output that exists already: the
+    generator's input is its settings, so these are usage errors (exit status 2)."""

@@ -148,7 +148,7 @@ def _camera(
             )
             if not ok:  # pragma: no cover - OpenCV failure
                 raise SynthError(f"JPEG encoding of frame {i} failed")
-            msg = factory.types["sensor_msgs/msg/CompressedImage"](
+            msg = factory.types[topics.COMPRESSED_IMAGE](
                 header=header,
                 format=f"{encoding}; jpeg compressed bgr8",
                 data=jpeg.reshape(-1),
@@ -156,7 +156,7 @@ def _camera(
         else:
             pixels = rgb if encoding == "rgb8" else rgb[..., ::-1]
             height, width = pixels.shape[:2]
-            msg = factory.types["sensor_msgs/msg/Image"](
+            msg = factory.types[topics.IMAGE](
                 header=header,
                 height=height,
                 width=width,
@@ -170,7 +170,7 @@ def _camera(
 
 def _gps(drive: Drive, factory: _Factory, spec: StreamSpec) -> Iterator[Message]:
     gps = drive.gps
-    fix: Any = factory.types["sensor_msgs/msg/NavSatFix"]
+    fix: Any = factory.types[topics.NAVSATFIX]
     status: Any = factory.types["sensor_msgs/msg/NavSatStatus"]
     var = gps.std_m**2
     covariance = np.array([var, 0, 0, 0, var, 0, 0, 0, 4 * var], dtype=np.float64)
@@ -189,7 +189,7 @@ def _gps(drive: Drive, factory: _Factory, spec: StreamSpec) -> Iterator[Message]
 
 
 def _mode(drive: Drive, factory: _Factory, spec: StreamSpec) -> Iterator[Message]:
-    boolean = factory.types["std_msgs/msg/Bool"]
+    boolean = factory.types[topics.BOOL]
     for stamp, auto in zip(drive.mode.stamps_ns, drive.mode.auto, strict=True):
         yield Message(int(stamp), spec.topic, spec.msgtype, boolean(data=bool(auto)))
 
@@ -204,8 +204,8 @@ def _steering(drive: Drive, factory: _Factory, spec: StreamSpec) -> Iterator[Mes
     q = (drive.steering.stamps_ns - sim.stamps_ns[0]) * 1e-9
     angle_rate = np.abs(np.interp(q, t, np.gradient(angle, t)))
     accel = np.abs(np.interp(q, t, np.gradient(sim.speed, t)))
-    stamped = factory.types["ackermann_msgs/msg/AckermannDriveStamped"]
-    drive_msg = factory.types["ackermann_msgs/msg/AckermannDrive"]
+    stamped = factory.types[topics.ACKERMANN_STAMPED]
+    drive_msg = factory.types[topics.ACKERMANN]
     steer = drive.steering
     for k in range(len(steer)):
         stamp = int(steer.stamps_ns[k])

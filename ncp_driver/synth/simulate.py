@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ncp_driver.geo import from_local_m
 from ncp_driver.synth.config import DriveConfig, samples_before
 from ncp_driver.synth.errors import SynthError
 from ncp_driver.synth.road import Road, make_road, speed_profile
@@ -26,8 +27,6 @@ from ncp_driver.takeover import find_takeovers
 
 __all__ = ["Drive", "GpsTrack", "ModeTrack", "Trajectory", "simulate_drive"]
 
-_WGS84_A = 6378137.0
-_WGS84_E2 = 6.69437999014e-3
 _ROAD_MARGIN_M = 300.0  # road beyond the last position: look-ahead and what the camera sees
 
 
@@ -355,14 +354,11 @@ def _gps(
     east = at.x + _ou(rng, n, dt, 30.0, config.gps_bias_m) + rng.normal(0, config.gps_noise_m, n)
     north = at.y + _ou(rng, n, dt, 30.0, config.gps_bias_m) + rng.normal(0, config.gps_noise_m, n)
     up = _ou(rng, n, dt, 30.0, 2.0 * config.gps_bias_m) + rng.normal(0, 2 * config.gps_noise_m, n)
-    lat0 = math.radians(config.origin_lat)
-    w = 1.0 - _WGS84_E2 * math.sin(lat0) ** 2
-    r_north = _WGS84_A * (1.0 - _WGS84_E2) / w**1.5  # meridian radius
-    r_east = _WGS84_A / math.sqrt(w)  # prime vertical radius
+    latitude, longitude = from_local_m(east, north, (config.origin_lat, config.origin_lon))
     return GpsTrack(
         stamps_ns=stamps_ns,
-        latitude=config.origin_lat + np.degrees(north / r_north),
-        longitude=config.origin_lon + np.degrees(east / (r_east * math.cos(lat0))),
+        latitude=latitude,
+        longitude=longitude,
         altitude=config.origin_alt + up,
         east=east,
         north=north,

@@ -16,21 +16,18 @@ import sys
 from collections.abc import Sequence
 
 from ncp_driver.contract import MODEL_KINDS
-from ncp_driver.errors import NcpDriverError
-from ncp_driver.training.errors import TrainingDivergedError
+from ncp_driver.exitcodes import EPILOG, run_command
 from ncp_driver.training.protocols import PROTOCOLS
 from ncp_driver.training.train import TrainConfig, train
 
 __all__ = ["build_parser", "config_from_args", "main"]
-
-EXIT_ERROR = 2
-EXIT_DIVERGED = 3
 
 
 def build_parser() -> argparse.ArgumentParser:
     defaults = TrainConfig()
     parser = argparse.ArgumentParser(
         prog="ncp-train",
+        epilog=EPILOG,
         description="Train a steering network (NCP, CfC, LSTM, GRU, CT-RNN or CNN) on drive "
         "files in the paper's HDF5 layout. Each run writes into its own directory.",
     )
@@ -185,18 +182,16 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """``ncp-train``; the exit status follows :mod:`ncp_driver.exitcodes` (a diverged run is a
+    problem the work found: 1, the last good checkpoint kept)."""
     args = build_parser().parse_args(argv)
-    try:
+
+    def work() -> None:
         run = train(config_from_args(args))
-    except TrainingDivergedError as exc:
-        print(f"ncp-train: stopped: {exc}", file=sys.stderr)
-        return EXIT_DIVERGED
-    except NcpDriverError as exc:
-        print(f"ncp-train: error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    if os.environ.get("RANK", "0") == "0":
-        print(f"run directory: {run}")
-    return 0
+        if os.environ.get("RANK", "0") == "0":
+            print(f"run directory: {run}")
+
+    return run_command("ncp-train", work)
 
 
 if __name__ == "__main__":

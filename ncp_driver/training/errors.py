@@ -1,12 +1,13 @@
-"""The training layer's exception types."""
+"""The training layer's exception types (``DriveDataError`` is the drive reader's, the core's)."""
 
 from __future__ import annotations
 
-from ncp_driver.errors import ConfigError, NcpDriverError
+from ncp_driver.errors import ConfigError, DriveDataError, MissingInputError, NcpDriverError
 
 __all__ = [
     "CheckpointError",
     "DriveDataError",
+    "MissingCheckpointError",
     "RunDirectoryError",
     "TrainingConfigError",
     "TrainingDivergedError",
@@ -16,10 +17,6 @@ __all__ = [
 
 class TrainingError(NcpDriverError):
     """Base class of the errors raised while building, training or checkpointing a model."""
-
-
-class DriveDataError(TrainingError):
-    """A drive file (or directory of drive files) that cannot be used for training."""
 
 
 class TrainingConfigError(TrainingError, ConfigError):
@@ -32,6 +29,10 @@ class TrainingDivergedError(TrainingError):
 
 class CheckpointError(TrainingError):
     """A checkpoint or run directory that cannot be read or written."""
+
+
+class MissingCheckpointError(CheckpointError, MissingInputError):
+    """A checkpoint or run directory that is not there."""
 
 
 class RunDirectoryError(CheckpointError):

@@ -19,12 +19,17 @@ from typing import Any
 import torch
 
 from ncp_driver.atomic import atomic_write_bytes
-from ncp_driver.training.errors import CheckpointError, RunDirectoryError
+from ncp_driver.training.errors import (
+    CheckpointError,
+    MissingCheckpointError,
+    RunDirectoryError,
+)
 from ncp_driver.training.networks import SteeringNetwork, build_model
 
 __all__ = [
     "CHECKPOINT_FORMAT",
     "LOG_COLUMNS",
+    "checkpoint_summary",
     "create_run_dir",
     "last_checkpoint",
     "load_checkpoint",
@@ -135,7 +140,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     if path.is_dir():
         path = last_checkpoint(path)
     if not path.exists():
-        raise CheckpointError(
+        raise MissingCheckpointError(
             f"{path} does not exist: give a checkpoint file or a run directory with "
             f"{CHECKPOINTS}/{LAST}"
         )
@@ -152,6 +157,19 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
         )
     data["path"] = str(path)
     return data
+
+
+def checkpoint_summary(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """What a model card (ncp_driver.modelcard) states about a checkpoint, without tensors: its training ``config``,
+    the number of float ``parameters`` and the epoch's ``metrics``."""
+    saved = torch.load(Path(path), map_location="cpu", weights_only=False)
+    return {
+        "config": saved["config"],
+        "parameters": sum(
+            int(v.numel()) for v in saved["model_state"].values() if v.dtype.is_floating_point
+        ),
+        "metrics": {k: float(v) for k, v in saved["metrics"].items()},
+    }
 
 
 def model_from_checkpoint(checkpoint: dict[str, Any]) -> SteeringNetwork:

@@ -33,17 +33,16 @@ from tqdm import tqdm
 
 import ncp_driver
 from ncp_driver.contract import MODEL_KINDS, OutputMeaning
-from ncp_driver.preprocessing import PAPER_PREPROCESSING
-from ncp_driver.training.cells import init_readout_from_labels
-from ncp_driver.training.data import (
+from ncp_driver.drives import (
     DriveInfo,
-    SequenceDataset,
-    Window,
     find_drive_files,
     median_frame_period,
     open_drive,
     sequence_windows,
 )
+from ncp_driver.preprocessing import PAPER_PREPROCESSING
+from ncp_driver.training.cells import init_readout_from_labels
+from ncp_driver.training.data import SequenceDataset, Window
 from ncp_driver.training.errors import TrainingConfigError, TrainingDivergedError
 from ncp_driver.training.networks import SteeringNetwork, build_model
 from ncp_driver.training.protocols import (

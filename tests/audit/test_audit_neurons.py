@@ -14,13 +14,13 @@ from ncp_driver.audit.neurons import (
     salient_neurons,
 )
 from ncp_driver.audit.sample import SampleDrive, write_sample_replay
-from ncp_driver.graph import load_model, model_card
+from ncp_driver.replay.subgraphs import load_model, read_contract
 
 
 def test_layout_of_the_exported_ncp_follows_its_wiring(ncp_model: Path) -> None:
-    card = model_card(load_model(ncp_model))
-    layout = neuron_layout(card.wiring, card.neuron_count)
-    layers = card.wiring["layers"]
+    contract = read_contract(load_model(ncp_model))
+    layout = neuron_layout(contract.wiring, contract.neuron_count)
+    layers = contract.wiring["layers"]
     assert layout.count == 19
     assert layout.of_layer("motor") == sorted(layers["motor"]) == [0]
     assert layout.of_layer("command") == sorted(layers["command"])

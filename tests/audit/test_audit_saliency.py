@@ -20,7 +20,7 @@ from ncp_driver.audit.saliency import (
     saliency_noise_robustness,
     ssim_map,
 )
-from ncp_driver.graph import cell_graph, head_graph, load_model
+from ncp_driver.replay.subgraphs import cell_graph, head_graph, load_model
 
 
 def test_single_layer_is_upscaled_and_min_max_normalised() -> None:

@@ -13,7 +13,7 @@ from onnx import TensorProto, helper, numpy_helper
 from ncp_driver.audit import CellModel, load_replay, smoothness
 from ncp_driver.audit.neurons import neuron_layout
 from ncp_driver.audit.smoothness import plot_smoothness, replay_rollout
-from ncp_driver.contract import ModelCard
+from ncp_driver.contract import ModelContract
 from ncp_driver.preprocessing import PAPER_PREPROCESSING
 
 
@@ -48,14 +48,14 @@ def _tanh_cell(path: Path, w: np.ndarray, u: np.ndarray) -> Path:
         ],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    card = ModelCard(
+    contract = ModelContract(
         kind="gru",
         state_size=size,
         neuron_count=size,
         feature_count=3,
         preprocessing=PAPER_PREPROCESSING,
     )
-    helper.set_model_props(model, card.to_metadata())
+    helper.set_model_props(model, contract.to_metadata())
     onnx.save(model, str(path))
     return path
 

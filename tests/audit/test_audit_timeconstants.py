@@ -13,7 +13,7 @@ from ncp_driver.audit.neurons import neuron_layout
 from ncp_driver.audit.smoothness import CellModel
 from ncp_driver.audit.timeconstants import ltc_derivative, plot_time_constants
 from ncp_driver.errors import ModelContractError
-from ncp_driver.graph import load_model, metadata
+from ncp_driver.replay.subgraphs import load_model, metadata
 
 
 def _random_params(units: int = 4, sensory: int = 3, seed: int = 0) -> LtcParameters:
@@ -136,7 +136,7 @@ def test_figure(replayed: Any) -> None:
 
 
 def test_replay_of_a_missing_model_path_is_clear(tmp_path: Path) -> None:
-    from ncp_driver.graph import ModelGraphError
+    from ncp_driver.replay.errors import ModelGraphError
 
     with pytest.raises(ModelGraphError, match="does not exist"):
         load_model(tmp_path / "missing.onnx")

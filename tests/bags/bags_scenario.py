@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ncp_driver.bags.geo import from_local_m
 from ncp_driver.bags.writer import BagWriter
+from ncp_driver.geo import from_local_m
 
 T0_NS = 1_700_000_000 * 1_000_000_000
 DURATION_S = 60.0

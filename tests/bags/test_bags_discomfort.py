@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 from ncp_driver.bags.discomfort import discomfort_report
-from ncp_driver.bags.geo import from_local_m, path_length_m, to_local_m
 from ncp_driver.bags.modes import ModeTimeline
 from ncp_driver.bags.motion import (
     Motion,
@@ -23,6 +22,7 @@ from ncp_driver.bags.motion import (
     savgol,
     vertical_rate,
 )
+from ncp_driver.geo import from_local_m, path_length_m, to_local_m
 
 
 def test_savgol_differentiates_a_cubic_exactly() -> None:

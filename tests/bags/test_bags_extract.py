@@ -126,7 +126,7 @@ def _model(path: Path, spec: Preprocessing) -> Path:
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
-    from ncp_driver.contract import ModelCard
+    from ncp_driver.contract import ModelContract
 
     h, w, c = spec.input_shape
     f32 = TensorProto.FLOAT
@@ -153,8 +153,10 @@ def _model(path: Path, spec: Preprocessing) -> Path:
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
     model.ir_version = 9
-    card = ModelCard(kind="cnn", state_size=0, neuron_count=1, feature_count=32, preprocessing=spec)
-    for key, value in card.to_metadata().items():
+    contract = ModelContract(
+        kind="cnn", state_size=0, neuron_count=1, feature_count=32, preprocessing=spec
+    )
+    for key, value in contract.to_metadata().items():
         model.metadata_props.add(key=key, value=value)
     onnx.save(model, path)
     return path
@@ -261,7 +263,7 @@ def test_existing_output_needs_force(
     out.mkdir()
     (out / "keep.txt").write_text("mine")
     code, _, err = run_cli("extract", scenario_bags["sqlite3"], "-o", out, "--only", "auto")
-    assert code == 1
+    assert code == 2  # a usage error (exit codes: ncp_driver.exitcodes)
     assert f"{out} exists already: choose another output or pass --force" in err
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
     code, _, err = run_cli(
@@ -306,7 +308,7 @@ def test_explicit_kind_must_exist_and_missing_ones_are_noted(
                 w.message("sensor_msgs/msg/NavSatFix", latitude=1.0 + k),
             )
     code, _, err = run_cli("extract", path, "-o", tmp_path / "a", "--only", "frames")
-    assert code == 1
+    assert code == 2  # no such topic: name one with its flag (a usage error)
     assert (
         "has no topic for camera images" in err
         and "/fix (sensor_msgs/msg/NavSatFix, 3 msgs)" in err

@@ -74,7 +74,7 @@ def test_spot_frames_decode_to_their_true_sizes(
     run_json: Callable[..., Any],
 ) -> None:
     code, _, err = run_cli("extract", real_dir / SPOT, "-o", tmp_path / "none")
-    assert code == 1
+    assert code == 2  # ambiguous topic: choose one with its flag (a usage error)
     assert "several topics could be camera images" in err and "--camera TOPIC" in err
     # (height, width) as stored in the JPEG/PNG headers (the 16-bit depth PNG is 424 x 240).
     cameras = {

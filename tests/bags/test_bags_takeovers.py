@@ -77,7 +77,7 @@ def test_table_and_map(
     assert red.sum() > 50 and green.sum() > 500  # takeover marks and the autonomous track
 
     code, _, err = run_cli("takeovers", scenario_bags["mcap"], "--map", png)
-    assert code == 1
+    assert code == 2  # an existing output without --force: a usage error
     assert f"{png} exists already" in err and "--force" in err
     before = png.stat().st_mtime_ns
     code, _, err = run_cli("takeovers", scenario_bags["mcap"], "--map", png, "--force")
@@ -146,7 +146,7 @@ def test_vehicle_status_field_as_the_flag(
     code, _, err = run_cli(
         "takeovers", path, "--auto", "/car/status:enabled", "--msg-dir", tmp_path / "msgs"
     )
-    assert code == 1
+    assert code == 2  # a field the message lacks, named by the user: a usage error
     assert "has no field the auto reader needs" in err and "dbw_enabled, speed" in err
 
 
@@ -158,6 +158,6 @@ def test_recording_with_no_flag_topic(
         fix = w.message("sensor_msgs/msg/NavSatFix", latitude=42.0)
         w.write("/fix", "sensor_msgs/msg/NavSatFix", sc.ns(0), fix)
     code, _, err = run_cli("takeovers", path)
-    assert code == 1
+    assert code == 2  # no topic for a role: name one with its flag (a usage error)
     assert "has no topic for the auto-mode flag" in err
     assert "/fix (sensor_msgs/msg/NavSatFix, 1 msgs)" in err

@@ -57,7 +57,7 @@ def test_output_trains_directly(
     scenario_bags: dict[str, Path], tmp_path: Path, run_json: Callable[..., Any]
 ) -> None:
     pytest.importorskip("torch", reason="the trainer's reader needs torch")
-    from ncp_driver.training.data import open_drive
+    from ncp_driver.drives import open_drive
 
     out = tmp_path / "drive.h5"
     run_json("trainset", scenario_bags["sqlite3"], "-o", out, "--label", "odometry")
@@ -148,7 +148,7 @@ def test_existing_drive_needs_force(
     out = tmp_path / "d.h5"
     out.write_bytes(b"precious")
     code, _, err = run_cli("trainset", scenario_bags["mcap"], "-o", out, "--label", "odometry")
-    assert code == 1 and "exists already" in err
+    assert code == 2 and "exists already" in err  # an existing output: a usage error
     assert out.read_bytes() == b"precious"
     code, _, err = run_cli(
         "trainset", scenario_bags["mcap"], "-o", out, "--label", "odometry", "--force"

@@ -1,16 +1,16 @@
-"""The model card in ONNX metadata: round trip and refusals."""
+"""The model contract in ONNX metadata: round trip and refusals."""
 
 from __future__ import annotations
 
 import pytest
 
-from ncp_driver.contract import META_PREFIX, ModelCard
+from ncp_driver.contract import META_PREFIX, ModelContract
 from ncp_driver.errors import ModelContractError
 from ncp_driver.preprocessing import PAPER_PREPROCESSING
 
 
-def _card(kind: str = "ncp", state: int = 19) -> ModelCard:
-    return ModelCard(
+def _card(kind: str = "ncp", state: int = 19) -> ModelContract:
+    return ModelContract(
         kind=kind,
         state_size=state,
         neuron_count=19,
@@ -24,10 +24,10 @@ def _card(kind: str = "ncp", state: int = 19) -> ModelCard:
 
 
 def test_card_round_trips_through_metadata() -> None:
-    card = _card()
-    meta = card.to_metadata()
+    contract = _card()
+    meta = contract.to_metadata()
     assert all(k.startswith(META_PREFIX) and isinstance(v, str) for k, v in meta.items())
-    assert ModelCard.from_metadata(meta) == card
+    assert ModelContract.from_metadata(meta) == contract
 
 
 def test_io_names_depend_on_statefulness() -> None:
@@ -38,24 +38,24 @@ def test_io_names_depend_on_statefulness() -> None:
 
 def test_foreign_model_is_refused() -> None:
     with pytest.raises(ModelContractError, match="not an ncp_driver steering model"):
-        ModelCard.from_metadata({"producer": "someone"}, source="x.onnx")
+        ModelContract.from_metadata({"producer": "someone"}, source="x.onnx")
 
 
 def test_missing_keys_are_named() -> None:
     meta = _card().to_metadata()
     del meta[META_PREFIX + "state_size"]
     with pytest.raises(ModelContractError, match="state_size"):
-        ModelCard.from_metadata(meta)
+        ModelContract.from_metadata(meta)
 
 
 def test_stateful_kind_without_state_is_refused() -> None:
     meta = _card(state=0).to_metadata()
     with pytest.raises(ModelContractError, match="must carry its state"):
-        ModelCard.from_metadata(meta)
+        ModelContract.from_metadata(meta)
 
 
 def test_other_contract_version_is_refused() -> None:
     meta = _card().to_metadata()
     meta[META_PREFIX + "contract_version"] = "99"
     with pytest.raises(ModelContractError, match="Re-export"):
-        ModelCard.from_metadata(meta)
+        ModelContract.from_metadata(meta)

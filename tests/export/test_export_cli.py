@@ -10,7 +10,8 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from ncp_driver.contract import ModelCard
+from ncp_driver import exitcodes
+from ncp_driver.contract import ModelContract
 from ncp_driver.export import cli
 from ncp_driver.training.runs import load_checkpoint, model_from_checkpoint
 from ncp_driver.training.synthetic import write_synthetic_drive
@@ -43,11 +44,13 @@ def test_export_a_run_directory(run: Path, capsys: pytest.CaptureFixture[str]) -
     assert "onnx checker passed" in printed and "max abs diff" in printed
     path = run / f"{run.name}-epoch-0001.onnx"
     proto = onnx.load(str(path))
-    card = ModelCard.from_metadata({p.key: p.value for p in proto.metadata_props}, str(path))
-    assert card.kind == "lstm" and card.state_size == 128
-    assert card.frame_period_s == pytest.approx(0.05, rel=1e-4)  # from the drives' stamps
-    assert [f["name"] for f in card.training_data["train"]] == ["a.h5"]
-    assert card.training_data["epoch"] == 1 and card.training_data["run"] == run.name
+    contract = ModelContract.from_metadata(
+        {p.key: p.value for p in proto.metadata_props}, str(path)
+    )
+    assert contract.kind == "lstm" and contract.state_size == 128
+    assert contract.frame_period_s == pytest.approx(0.05, rel=1e-4)  # from the drives' stamps
+    assert [f["name"] for f in contract.training_data["train"]] == ["a.h5"]
+    assert contract.training_data["epoch"] == 1 and contract.training_data["run"] == run.name
 
     # The file computes what the checkpoint's network computes.
     model = model_from_checkpoint(load_checkpoint(run)).eval()
@@ -70,7 +73,7 @@ def test_refuses_to_overwrite_without_force(
     target = tmp_path / "model.onnx"
     target.write_bytes(b"keep me")
     checkpoint = run / "checkpoints" / "epoch-0001.pt"
-    assert cli.main([str(checkpoint), "-o", str(target), "--no-check"]) == cli.EXIT_ERROR
+    assert cli.main([str(checkpoint), "-o", str(target), "--no-check"]) == exitcodes.USAGE
     assert "exists; pass --force" in capsys.readouterr().err
     assert target.read_bytes() == b"keep me"
     assert cli.main([str(checkpoint), "-o", str(target), "--no-check", "--force"]) == 0
@@ -80,7 +83,7 @@ def test_refuses_to_overwrite_without_force(
 def test_not_a_checkpoint(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bogus = tmp_path / "bogus.pt"
     bogus.write_bytes(b"\x00not a checkpoint")
-    assert cli.main([str(bogus)]) == cli.EXIT_ERROR
+    assert cli.main([str(bogus)]) == exitcodes.PROBLEM  # a damaged input
     assert "bogus.pt cannot be read as a checkpoint" in capsys.readouterr().err
-    assert cli.main([str(tmp_path)]) == cli.EXIT_ERROR
+    assert cli.main([str(tmp_path)]) == exitcodes.USAGE  # a missing file
     assert "does not exist" in capsys.readouterr().err

@@ -22,7 +22,7 @@ from ncp_driver.contract import (
     OUTPUT_FEATURES,
     OUTPUT_NEURONS,
     OUTPUT_STATE,
-    ModelCard,
+    ModelContract,
 )
 from ncp_driver.export import ExportError, ExportParityError, export_onnx
 from ncp_driver.export.parity import parity_frames
@@ -42,9 +42,9 @@ def session(path: Path) -> ort.InferenceSession:
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-def card_of(path: Path) -> ModelCard:
+def card_of(path: Path) -> ModelContract:
     proto = onnx.load(str(path))
-    return ModelCard.from_metadata({p.key: p.value for p in proto.metadata_props}, str(path))
+    return ModelContract.from_metadata({p.key: p.value for p in proto.metadata_props}, str(path))
 
 
 @pytest.fixture(scope="module")
@@ -77,17 +77,17 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Steeri
 def carried_sequence(model: SteeringNetwork, path: Path, frames: int = 60) -> dict[str, float]:
     """Largest |onnxruntime - torch| per output with each side carrying its own state."""
     sess = session(path)
-    card = card_of(path)
+    contract = card_of(path)
     images, periods, _ = parity_frames(frames, (78, 200, 3), seed=3)
     worst: dict[str, float] = {}
-    state_np = np.zeros((1, card.state_size), np.float32)
-    state_torch = torch.zeros(1, card.state_size)
+    state_np = np.zeros((1, contract.state_size), np.float32)
+    state_torch = torch.zeros(1, contract.state_size)
     for i in range(frames):
         elapsed = np.array([[periods[i] * model.frame_period_s]], np.float32)
         feeds = {INPUT_FRAME: images[i : i + 1]}
-        if card.stateful:
+        if contract.stateful:
             feeds |= {INPUT_STATE: state_np, INPUT_ELAPSED: elapsed}
-        got = dict(zip(card.output_names(), sess.run(None, feeds), strict=True))
+        got = dict(zip(contract.output_names(), sess.run(None, feeds), strict=True))
         with torch.no_grad():
             values = model.step(
                 torch.from_numpy(images[i : i + 1]), state_torch, torch.from_numpy(elapsed)
@@ -105,7 +105,7 @@ def carried_sequence(model: SteeringNetwork, path: Path, frames: int = 60) -> di
             worst[name] = max(
                 worst.get(name, 0.0), float(np.abs(value - reference).max(initial=0.0)) / scale
             )
-        if card.stateful:
+        if contract.stateful:
             state_np, state_torch = got[OUTPUT_STATE], values[1]
     return worst
 
@@ -121,9 +121,9 @@ def test_parity_over_a_carried_sequence(exported: dict, kind: str) -> None:
 def test_contract_inputs_outputs_and_single_file(exported: dict, kind: str) -> None:
     model, path = exported[kind]
     proto = onnx.load(str(path), load_external_data=False)
-    card = card_of(path)
-    assert [i.name for i in proto.graph.input] == list(card.input_names())
-    assert [o.name for o in proto.graph.output] == list(card.output_names())
+    contract = card_of(path)
+    assert [i.name for i in proto.graph.input] == list(contract.input_names())
+    assert [o.name for o in proto.graph.output] == list(contract.output_names())
     assert not any(uses_external_data(t) for t in proto.graph.initializer)
     assert sorted(p.name for p in path.parent.iterdir() if p.name.startswith(kind)) == [path.name]
     assert min(op.version for op in proto.opset_import if op.domain in ("", "ai.onnx")) >= 18
@@ -145,18 +145,22 @@ def test_contract_inputs_outputs_and_single_file(exported: dict, kind: str) -> N
 
 def test_metadata_describes_the_model(exported: dict) -> None:
     model, path = exported["ncp"]
-    card = card_of(path)
-    assert card.kind == "ncp" and card.state_size == 19 and card.neuron_count == 19
-    assert card.feature_count == 32 and card.frame_period_s == pytest.approx(0.05)
-    assert card.preprocessing == PAPER_PREPROCESSING
-    assert card.output.unit == "1/m" and card.output.training_scale == 1000.0
-    assert card.training_data == TRAINING_DATA
-    assert card.exporter == f"ncp_driver 0.1.0, torch {torch.__version__}"
-    assert card.wiring["synapse_counts"]["total"] == 252
-    assert card.wiring["layers"]["motor"] == [0] and len(card.wiring["layers"]["inter"]) == 12
-    assert card.wiring["seed"] == 11 and card.wiring["p_excitatory"] == 0.7
-    assert np.array_equal(np.array(card.wiring["adjacency"]), model.cell.wiring().adjacency_matrix)
-    ltc = json.loads(card.extra["ltc_parameters"])
+    contract = card_of(path)
+    assert contract.kind == "ncp" and contract.state_size == 19 and contract.neuron_count == 19
+    assert contract.feature_count == 32 and contract.frame_period_s == pytest.approx(0.05)
+    assert contract.preprocessing == PAPER_PREPROCESSING
+    assert contract.output.unit == "1/m" and contract.output.training_scale == 1000.0
+    assert contract.training_data == TRAINING_DATA
+    assert contract.exporter == f"ncp_driver 0.1.0, torch {torch.__version__}"
+    assert contract.wiring["synapse_counts"]["total"] == 252
+    assert (
+        contract.wiring["layers"]["motor"] == [0] and len(contract.wiring["layers"]["inter"]) == 12
+    )
+    assert contract.wiring["seed"] == 11 and contract.wiring["p_excitatory"] == 0.7
+    assert np.array_equal(
+        np.array(contract.wiring["adjacency"]), model.cell.wiring().adjacency_matrix
+    )
+    ltc = json.loads(contract.extra["ltc_parameters"])
     assert np.allclose(ltc["cm"], model.cell.cell._params["cm"].detach().numpy())
     assert ltc["time_unit_s"] == pytest.approx(0.05)
     assert card_of(exported["lstm"][1]).wiring["state_size"] == 128
@@ -256,8 +260,8 @@ def test_a_model_built_directly_from_ncps_cells_exports(tmp_path: Path, cell_kin
     model = SteeringNetwork(ConvHead(), cell, kind="ncp" if cell_kind == "ltc" else "cfc")
     report = export_onnx(model, tmp_path / "ncps.onnx", parity_frames=50)
     assert report.max_scaled_diff is not None and report.max_scaled_diff <= TOLERANCE
-    card = card_of(tmp_path / "ncps.onnx")
-    assert card.state_size == 16 and card.wiring["type"] == "AutoNCP"
+    contract = card_of(tmp_path / "ncps.onnx")
+    assert contract.state_size == 16 and contract.wiring["type"] == "AutoNCP"
     assert max(carried_sequence(model, tmp_path / "ncps.onnx", frames=20).values()) <= TOLERANCE
 
 

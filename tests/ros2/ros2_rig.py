@@ -89,6 +89,7 @@ class Rig:
         for topic, typename in (
             (topics.COMMAND, "ackermann_msgs/msg/AckermannDriveStamped"),
             (topics.CURVATURE, "std_msgs/msg/Float32"),
+            (topics.STEERING_WHEEL, "std_msgs/msg/Float32"),
             (topics.NEURONS, "std_msgs/msg/Float32MultiArray"),
             (topics.DIAGNOSTICS, "diagnostic_msgs/msg/DiagnosticArray"),
         ):

@@ -29,7 +29,7 @@ from ncp_driver.contract import (
     OUTPUT_FEATURES,
     OUTPUT_NEURONS,
     OUTPUT_STATE,
-    ModelCard,
+    ModelContract,
 )
 from ncp_driver.preprocessing import Preprocessing
 
@@ -45,8 +45,8 @@ COMMITTED = (
 )
 
 
-def tiny_card() -> ModelCard:
-    return ModelCard(
+def tiny_card() -> ModelContract:
+    return ModelContract(
         kind="ncp",
         state_size=STATE_SIZE,
         neuron_count=STATE_SIZE,
@@ -58,8 +58,8 @@ def tiny_card() -> ModelCard:
 
 def build_tiny_model() -> onnx.ModelProto:
     """The model as an ONNX proto (opset 17, IR version 8: loads in onnxruntime >= 1.14)."""
-    card = tiny_card()
-    height, width, _ = card.preprocessing.input_shape
+    contract = tiny_card()
+    height, width, _ = contract.preprocessing.input_shape
     inputs = [
         helper.make_tensor_value_info(INPUT_FRAME, TensorProto.FLOAT, ["batch", height, width, 3]),
         helper.make_tensor_value_info(INPUT_STATE, TensorProto.FLOAT, ["batch", STATE_SIZE]),
@@ -105,7 +105,7 @@ def build_tiny_model() -> onnx.ModelProto:
         opset_imports=[helper.make_opsetid("", 17)],
     )
     model.ir_version = 8
-    helper.set_model_props(model, card.to_metadata())
+    helper.set_model_props(model, contract.to_metadata())
     onnx.checker.check_model(model)
     return model
 

@@ -53,6 +53,30 @@ def test_each_frame_gives_a_command_with_its_stamp_and_the_pipelines_value(rig, 
     assert neurons[0].layout.dim[0].size == 19
 
 
+def test_the_command_is_the_front_wheel_angle_and_a_steering_wheel_angle_only_if_asked(rig):
+    """AckermannDrive.steering_angle is the front-wheel angle whatever the steering ratio; a
+    drive-by-wire that takes a steering-wheel angle gets it on its own topic, x the ratio."""
+    rig.start(steering_wheel_ratio=15.0)
+    rig.set_auto(True)
+    rig.drive(10, T0)
+    commands = rig.commands()
+    wheel = [m.data for m in rig.received[topics.STEERING_WHEEL]]
+    curvatures = [m.data for m in rig.received[topics.CURVATURE]]
+    assert len(commands) == len(wheel) == len(curvatures) == 10
+    wheelbase = PipelineConfig().wheelbase_m
+    for command, k, w in zip(commands, curvatures, wheel, strict=True):
+        front = command.drive.steering_angle
+        assert front == pytest.approx(np.arctan(wheelbase * k), rel=1e-5, abs=1e-7)
+        assert w == pytest.approx(15.0 * front, rel=1e-5, abs=1e-7)
+
+
+def test_no_steering_wheel_angle_by_default(rig):
+    rig.start()
+    rig.set_auto(True)
+    rig.drive(5, T0)
+    assert len(rig.commands()) == 5 and rig.received[topics.STEERING_WHEEL] == []
+
+
 def test_a_frame_arriving_while_busy_replaces_the_queued_one(rig):
     rig.start()
     rig.set_auto(True)

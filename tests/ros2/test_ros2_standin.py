@@ -159,7 +159,7 @@ def test_the_committed_tiny_model_is_the_generators_and_loads(tmp_path):
         "rewrite it: python tests/ros2/ros2_tiny_model.py"
     )
     model = SteeringModel.load(str(COMMITTED), PipelineConfig(warmup_runs=0))
-    assert model.card.kind == "ncp" and model.card.state_size == 19
+    assert model.contract.kind == "ncp" and model.contract.state_size == 19
 
 
 def test_rolling_window_median_and_p99():

@@ -16,7 +16,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from ncp_driver.contract import ModelCard
+from ncp_driver.contract import ModelContract
 from ncp_driver.preprocessing import PAPER_PREPROCESSING, Preprocessing
 
 RATE = 1.5  # RATE x max_elapsed_s < 1: a stable Euler step
@@ -57,14 +57,14 @@ def reference_step(
     return float(new @ w.c[:, 0]), new, features
 
 
-def card(
+def contract(
     kind: str = "ncp",
     state_size: int = 8,
     features: int = 32,
     spec: Preprocessing = PAPER_PREPROCESSING,
-) -> ModelCard:
+) -> ModelContract:
     stateful = kind != "cnn"
-    return ModelCard(
+    return ModelContract(
         kind=kind,
         state_size=state_size if stateful else 0,
         neuron_count=state_size,
@@ -79,15 +79,15 @@ def toy_model(
     *,
     kind: str = "ncp",
     nan_above: float | None = None,
-    metadata: ModelCard | bool | None = True,
+    metadata: ModelContract | bool | None = True,
     graph_inputs: str = "auto",
     spec: Preprocessing = PAPER_PREPROCESSING,
 ) -> onnx.ModelProto:
     """The toy as an ONNX model. ``graph_inputs="stateless"`` builds the stateless graph even
-    for a stateful card (a file missing its state); ``metadata=False`` writes none."""
+    for a stateful contract (a file missing its state); ``metadata=False`` writes none."""
     w = weights or ToyWeights.make()
     state_size, features = w.a.shape[0], w.wf.shape[1]
-    the_card = card(kind, state_size, features, spec) if metadata is True else metadata
+    the_card = contract(kind, state_size, features, spec) if metadata is True else metadata
     stateful = kind != "cnn" if graph_inputs == "auto" else graph_inputs == "stateful"
     h, wd, _ = spec.input_shape
     f32 = TensorProto.FLOAT

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 import pytest
-from runtime_models import ToyWeights, card, reference_step, save, toy_model
+from runtime_models import ToyWeights, contract, reference_step, save, toy_model
 
 from ncp_driver.errors import ModelContractError, ProviderError
 from ncp_driver.preprocessing import Preprocessing
@@ -29,7 +29,7 @@ def frames(count: int, seed: int = 0) -> list[np.ndarray]:
 
 def test_loads_a_contract_following_model(toy_path: Path) -> None:
     model = SteeringModel.load(toy_path, CPU)
-    assert model.card.kind == "ncp" and model.card.state_size == 8
+    assert model.contract.kind == "ncp" and model.contract.state_size == 8
     assert model.provider == "cpu"
     assert model.model_hash == hashlib.sha256(toy_path.read_bytes()).hexdigest()
     assert model.frame_input.shape == (1, 78, 200, 3)
@@ -86,7 +86,7 @@ def test_frame_input_buffer_is_what_step_reads(toy_path: Path) -> None:
 
 def test_stateless_model_runs(cnn_path: Path) -> None:
     model = SteeringModel.load(cnn_path, CPU)
-    assert not model.card.stateful and model.state.size == 0
+    assert not model.contract.stateful and model.state.size == 0
     out1 = model.step(0.03, frames(1)[0])
     out2 = model.step(0.5, frames(1)[0])
     assert out1.finite and out1.curvature == out2.curvature  # no memory, no elapsed
@@ -111,20 +111,20 @@ def test_a_stateful_card_without_state_input_says_what_is_missing(model_dir: Pat
 
 
 def test_a_stateless_card_with_a_state_input_is_refused(model_dir: Path) -> None:
-    model = toy_model(metadata=card("cnn"), graph_inputs="stateful")
+    model = toy_model(metadata=contract("cnn"), graph_inputs="stateful")
     with pytest.raises(ModelContractError, match="stateless model must not take a state"):
         SteeringModel.from_bytes(model.SerializeToString(), CPU)
 
 
 def test_card_and_graph_disagreeing_is_refused() -> None:
-    model = toy_model(metadata=card("ncp", state_size=6))
+    model = toy_model(metadata=contract("ncp", state_size=6))
     with pytest.raises(ModelContractError, match=r"'state' has shape .* implies \[batch, 6\]"):
         SteeringModel.from_bytes(model.SerializeToString(), CPU, source="mismatch.onnx")
 
 
 def test_input_size_must_match_the_preprocessing() -> None:
     spec = Preprocessing(out_width=100, out_height=40)
-    model = toy_model(metadata=card("ncp", spec=spec))  # graph built for 200 x 78
+    model = toy_model(metadata=contract("ncp", spec=spec))  # graph built for 200 x 78
     with pytest.raises(ModelContractError, match="'frame' has shape"):
         SteeringModel.from_bytes(model.SerializeToString(), CPU)
 

@@ -298,10 +298,10 @@ def test_a_compressed_depth_or_mono_stream_is_refused(
 
 
 def test_a_model_may_declare_mono_input(model_dir: Path) -> None:
-    from runtime_models import card
+    from runtime_models import contract
 
-    mono_card = dataclasses.replace(card(), input_encodings=("mono",))
-    path = save(toy_model(metadata=mono_card), model_dir / "toy_mono.onnx")
+    mono = dataclasses.replace(contract(), input_encodings=("mono",))
+    path = save(toy_model(metadata=mono), model_dir / "toy_mono.onnx")
     pipe = pipeline(path)
     msg = Image(Header(Time(4, 0)), 120, 200, "mono8", 0, 200, np.full(24000, 90, np.uint8))
     assert pipe.process_image(msg).ok

@@ -6,20 +6,29 @@ import math
 
 import pytest
 
+from ncp_driver.errors import ConfigError
 from ncp_driver.runtime import (
     PipelineConfig,
     SteeringLimiter,
     curvature_to_steering_angle,
     steering_angle_to_curvature,
 )
+from ncp_driver.runtime.steering import front_wheel_angle, steering_wheel_angle
 
 
 def test_bicycle_model_angle() -> None:
     assert curvature_to_steering_angle(0.1, 2.5) == pytest.approx(math.atan(0.25))
-    assert curvature_to_steering_angle(-0.1, 2.5, 15.0) == pytest.approx(-15 * math.atan(0.25))
-    assert steering_angle_to_curvature(curvature_to_steering_angle(0.07, 2.7, 14), 2.7, 14) == (
-        pytest.approx(0.07)
+    assert steering_wheel_angle(curvature_to_steering_angle(-0.1, 2.5), 15.0) == pytest.approx(
+        -15 * math.atan(0.25)
     )
+    wheel = steering_wheel_angle(curvature_to_steering_angle(0.07, 2.7), 14)
+    assert steering_angle_to_curvature(front_wheel_angle(wheel, 14), 2.7) == pytest.approx(0.07)
+
+
+def test_the_removed_steering_ratio_is_refused_with_what_to_do() -> None:
+    """A vehicle file that still sets steering_ratio must not silently change the angle sent."""
+    with pytest.raises(ConfigError, match=r"front-wheel angle.*steering_wheel_ratio"):
+        PipelineConfig.from_mapping({"steering_ratio": 15.0})
 
 
 def limiter(**settings: float) -> SteeringLimiter:
@@ -94,10 +103,10 @@ def test_a_hard_limit_beats_the_rate_limit() -> None:
 
 
 def test_command_carries_angle_raw_value_and_mode() -> None:
-    lim = limiter(steering_ratio=10.0)
+    lim = limiter()
     cmd = lim.command(0.4, 3.0, autonomous=True)
     assert cmd.stamp == 3.0 and cmd.raw_curvature == 0.4 and cmd.curvature == 0.2
-    assert cmd.steering_angle == pytest.approx(10 * math.atan(2.5 * 0.2))
+    assert cmd.steering_angle == pytest.approx(math.atan(2.5 * 0.2))  # the front-wheel angle
     assert cmd.limited and cmd.limits_active == ("max_curvature",) and cmd.autonomous
 
 

@@ -9,17 +9,18 @@ import h5py
 import numpy as np
 import pytest
 
-from ncp_driver.drives import FRAMES, INVERSE_R, TIMESTAMP
-from ncp_driver.preprocessing import PAPER_PREPROCESSING, crop_and_resize
-from ncp_driver.training.data import (
-    SequenceDataset,
-    Window,
+from ncp_driver.drives import (
+    FRAMES,
+    INVERSE_R,
+    TIMESTAMP,
     elapsed_times,
     find_drive_files,
     median_frame_period,
     open_drive,
     sequence_windows,
 )
+from ncp_driver.preprocessing import PAPER_PREPROCESSING, crop_and_resize
+from ncp_driver.training.data import SequenceDataset, Window
 from ncp_driver.training.errors import DriveDataError, TrainingConfigError
 from ncp_driver.training.protocols import active_split, passive_split, validation_margin
 from ncp_driver.training.synthetic import write_synthetic_drive

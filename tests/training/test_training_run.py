@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+from ncp_driver import exitcodes
 from ncp_driver.training import cli
 from ncp_driver.training.errors import DriveDataError, TrainingConfigError, TrainingDivergedError
 from ncp_driver.training.runs import (
@@ -144,7 +145,7 @@ def test_a_nan_loss_stops_and_keeps_the_last_good_checkpoint(
     with pytest.raises(TrainingDivergedError, match=r"loss became NaN or infinite in epoch 2"):
         train(TrainConfig(resume=str(run), epochs=2, progress=False))
     code = cli.main(["--resume", str(run), "--epochs", "2", "--no-progress"])
-    assert code == cli.EXIT_DIVERGED
+    assert code == exitcodes.PROBLEM  # the work found a problem: it diverged
     assert f"the last good checkpoint {last} is kept" in capsys.readouterr().err
     assert last.read_bytes() == good
     assert not (run / "checkpoints" / "epoch-0002.pt").exists()
@@ -173,7 +174,7 @@ def test_cli_trains_and_reports_bad_input(
     empty = tmp_path / "empty"
     empty.mkdir()
     code = cli.main(["--train", str(empty), "--val", str(drives["val"]), "--out", str(out)])
-    assert code == cli.EXIT_ERROR
+    assert code == exitcodes.USAGE  # no drive files where the user pointed
     assert f"{empty}: no drive files" in capsys.readouterr().err
 
 

@@ -7,13 +7,17 @@ publishes what the pipeline returns, and reports diagnostics:
 - camera (sensor_msgs/Image or CompressedImage), sensor-data QoS with depth 1: a frame that
   arrives while the previous one is processed replaces the queued one, so no queue builds up;
 - auto mode (std_msgs/Bool), reliable: engaging resets the recurrent state (in the pipeline);
-- optional speed (AckermannDriveStamped drive.speed) for the lateral-acceleration limit;
-- out: AckermannDriveStamped (stamped with the frame's stamp), Float32 curvature,
-  Float32MultiArray neuron potentials, DiagnosticArray on /diagnostics once a period;
+- optional speed (AckermannDriveStamped drive.speed) for the lateral-acceleration limit, the
+  latest for ``speed_timeout_s`` (``ncp_driver.runtime.speed``, as in the replay);
+- out: AckermannDriveStamped (the front-wheel angle, stamped with the frame's stamp), Float32
+  curvature, Float32MultiArray neuron potentials, DiagnosticArray on /diagnostics once a period
+  (messages built by ``ncp_driver.runtime.commands``); with ``steering_wheel_ratio`` > 0 also
+  the steering-wheel angle (Float32);
 - service ``~/reset_state`` (std_srvs/Trigger).
 
-A command leaves only when the pipeline returned one for this frame and the watchdog is not
-holding commands back; the last command is never repeated. In manual mode commands are
+A command leaves only when the pipeline returned one for this frame (it does so only for a
+fresh, usable frame); the last command is never repeated, so when frames stop, commands stop
+and the drive-by-wire times out on their stamps. In manual mode commands are
 published while ``publish_when_manual`` is true (the drive-by-wire gate decides).
 """
 
@@ -43,17 +47,14 @@ from std_msgs.msg import Bool, Float32, Float32MultiArray
 from std_srvs.srv import Trigger
 
 from ncp_driver.errors import NcpDriverError
-from ncp_driver.runtime import SteeringModel, SteeringPipeline
-from ncp_driver_ros.messages import (
-    MessageTypes,
-    command_message,
-    curvature_message,
-    diagnostics_message,
-    neurons_message,
-)
+from ncp_driver.runtime import FrameStatus, SteeringModel, SteeringPipeline
+from ncp_driver.runtime.commands import command_message, float32_message, neurons_message
+from ncp_driver.runtime.speed import LatestSpeed, message_speed
+from ncp_driver.runtime.steering import steering_wheel_angle
+from ncp_driver_ros.errors import StartupError
+from ncp_driver_ros.messages import DiagnosticTypes, diagnostics_message, ros_message_types
 from ncp_driver_ros.monitor import DriverMonitor, Level, ModelInfo
-from ncp_driver_ros.settings import ParamSpec, StartupError, build_settings, parameter_specs
-from ncp_driver_ros.speed import LatestSpeed
+from ncp_driver_ros.settings import ParamSpec, build_settings, parameter_specs
 
 __all__ = ["CAMERA_QOS", "COMMAND_QOS", "DriverNode", "main"]
 
@@ -136,13 +137,14 @@ class DriverNode(Node):
         except NcpDriverError as exc:
             raise StartupError(f"cannot load the model {config.model_path!r}: {exc}") from exc
         self._settings = settings
-        self._types = MessageTypes.from_ros()
+        self._types = ros_message_types()
+        self._diagnostic_types = DiagnosticTypes.from_ros()
         self._autonomous = False
-        self._speed = LatestSpeed(settings.speed_timeout_s)
+        self._speed = LatestSpeed(config.speed_timeout_s)
         self._last_level: Level | None = None
         info = ModelInfo(
             path=config.model_path,
-            kind=model.card.kind,
+            kind=model.contract.kind,
             provider=model.provider,
             model_hash=model.model_hash,
         )
@@ -152,6 +154,11 @@ class DriverNode(Node):
             AckermannDriveStamped, settings.command_topic, COMMAND_QOS
         )
         self._curvature_pub = self.create_publisher(Float32, settings.curvature_topic, COMMAND_QOS)
+        self._steering_wheel_pub = (
+            self.create_publisher(Float32, settings.steering_wheel_topic, COMMAND_QOS)
+            if settings.steering_wheel_ratio > 0
+            else None
+        )
         self._neurons_pub = (
             self.create_publisher(Float32MultiArray, settings.neurons_topic, AUDIT_QOS)
             if settings.publish_neurons
@@ -179,7 +186,7 @@ class DriverNode(Node):
             settings.diagnostics_period_s, self._on_diagnostics
         )
         self.get_logger().info(
-            f"model {config.model_path} ({model.card.kind}, hash {model.model_hash[:12]}) on "
+            f"model {config.model_path} ({model.contract.kind}, hash {model.model_hash[:12]}) on "
             f"{model.provider}; camera {self._camera_sub.topic_name} ({settings.camera_transport}); "
             f"commands on {self._command_pub.topic_name}; manual mode: {config.manual_mode}, "
             f"publish when manual: {settings.publish_when_manual}"
@@ -217,14 +224,26 @@ class DriverNode(Node):
                 command.autonomous or self._settings.publish_when_manual
             )
             if publish and command is not None:
+                stamp = msg.header.stamp
                 self._command_pub.publish(
-                    command_message(self._types, command, msg.header.stamp, self._settings.frame_id)
+                    command_message(
+                        self._types,
+                        command.steering_angle,
+                        stamp.sec,
+                        stamp.nanosec,
+                        self._settings.frame_id,
+                    )
                 )
-                self._curvature_pub.publish(curvature_message(self._types, command))
+                self._curvature_pub.publish(float32_message(self._types, command.curvature))
+                if self._steering_wheel_pub is not None:
+                    wheel = steering_wheel_angle(
+                        command.steering_angle, self._settings.steering_wheel_ratio
+                    )
+                    self._steering_wheel_pub.publish(float32_message(self._types, wheel))
             if self._neurons_pub is not None and result.neurons is not None:
                 self._neurons_pub.publish(neurons_message(self._types, result.neurons))
             self._monitor.on_frame(result, now, publish)
-            if result.status != "ok":
+            if result.status is not FrameStatus.OK:
                 self.get_logger().warning(
                     f"frame {result.status}: {result.reason}", throttle_duration_sec=1.0
                 )
@@ -247,7 +266,7 @@ class DriverNode(Node):
 
     def _on_speed(self, msg: Any) -> None:
         try:
-            self._speed.update(float(msg.drive.speed), self._now())
+            self._speed.update(message_speed(msg), self._now())
         except Exception as exc:
             self._internal_error("speed callback", exc)
 
@@ -270,7 +289,9 @@ class DriverNode(Node):
                 now, self._pipeline.stats, self._pipeline.watchdog_tripped(now), self._autonomous
             )
             stamp = self.get_clock().now().to_msg()
-            self._diagnostics_pub.publish(diagnostics_message(self._types, report, stamp))
+            self._diagnostics_pub.publish(
+                diagnostics_message(self._types, self._diagnostic_types, report, stamp)
+            )
             if report.level != self._last_level:
                 log = getattr(self.get_logger(), _LOG_LEVEL[report.level])
                 log(f"diagnostics {report.level.name}: {report.message}")

@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass
 from enum import IntEnum
 
-from ncp_driver.runtime import FrameResult, PipelineStats
+from ncp_driver.runtime import FrameResult, FrameStatus, PipelineStats
 from ncp_driver_ros.latency import RollingWindow
 from ncp_driver_ros.settings import NodeSettings
 
@@ -119,7 +119,7 @@ class DriverMonitor:
         """A frame went through the pipeline; ``published`` if its command left the node."""
         self._start(now)
         self._frames_seen += 1
-        if result.status == "ok":
+        if result.status is FrameStatus.OK:
             self._processing.add(result.total_s)
             self._age.add(now - result.stamp)
         if published and result.command is not None:

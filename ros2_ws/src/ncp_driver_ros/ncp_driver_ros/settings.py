@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from ncp_driver import topics
-from ncp_driver.errors import ConfigError, NcpDriverError
+from ncp_driver.errors import ConfigError
 from ncp_driver.runtime import PipelineConfig
 from ncp_driver.runtime.config import MANUAL_MODES, PROVIDERS
 
@@ -23,7 +23,6 @@ __all__ = [
     "TRANSPORTS",
     "NodeSettings",
     "ParamSpec",
-    "StartupError",
     "build_settings",
     "parameter_specs",
     "parameter_table",
@@ -71,11 +70,10 @@ PIPELINE_DESCRIPTIONS: dict[str, str] = {
     "warmup_runs": "Inference runs at start before the first frame (the first runs are slow).",
     "trt_cache_dir": "TensorRT engine cache directory ('' = next to the model).",
     "gpu_device_id": "CUDA device index for the cuda and tensorrt providers.",
-    "wheelbase_m": "Vehicle wheelbase in m: road-wheel angle = atan(wheelbase * curvature).",
-    "steering_ratio": "Steering-wheel angle / road-wheel angle of the command (1.0 = the "
-    "command is the road-wheel angle).",
+    "wheelbase_m": "Vehicle wheelbase in m: front-wheel angle = atan(wheelbase * curvature).",
+    "speed_timeout_s": "A speed received longer ago than this is unknown, s.",
     "max_curvature": "Largest |curvature| commanded, 1/m.",
-    "max_steering_angle_rad": "Largest |road-wheel angle| commanded, rad (0 = only "
+    "max_steering_angle_rad": "Largest |front-wheel angle| commanded, rad (0 = only "
     "max_curvature applies).",
     "max_curvature_rate": "Largest change of curvature, 1/m per second.",
     "max_lateral_accel": "Largest lateral acceleration at the current speed, m/s^2 (0 = off; "
@@ -97,7 +95,7 @@ _PIPELINE_RANGES: dict[str, tuple[float, float]] = {
     "warmup_runs": (0, 1000),
     "gpu_device_id": (0, 64),
     "wheelbase_m": (0.0, 20.0),
-    "steering_ratio": (0.0, 100.0),
+    "speed_timeout_s": (0.01, 60.0),
     "max_curvature": (0.0, 10.0),
     "max_steering_angle_rad": (0.0, 1.57),
     "max_curvature_rate": (0.0, 100.0),
@@ -123,12 +121,13 @@ class NodeSettings:
     camera_transport: str = "raw"
     auto_mode_topic: str = topics.AUTO_MODE
     speed_topic: str = ""
-    speed_timeout_s: float = 0.5
     command_topic: str = topics.COMMAND
     curvature_topic: str = topics.CURVATURE
     neurons_topic: str = topics.NEURONS
     diagnostics_topic: str = topics.DIAGNOSTICS
-    frame_id: str = "base_link"
+    steering_wheel_ratio: float = 0.0
+    steering_wheel_topic: str = topics.STEERING_WHEEL
+    frame_id: str = topics.COMMAND_FRAME_ID
     publish_neurons: bool = True
     publish_when_manual: bool = True
     diagnostics_period_s: float = 1.0
@@ -169,7 +168,6 @@ class NodeSettings:
         for name in (
             "diagnostics_period_s",
             "startup_timeout_s",
-            "speed_timeout_s",
             "warn_latency_p99_ms",
         ):
             value = getattr(self, name)
@@ -179,6 +177,13 @@ class NodeSettings:
             value = getattr(self, name)
             if not (0.0 <= value <= 1.0):
                 raise ConfigError(f"{name} = {value} must be a share between 0 and 1")
+        if not (math.isfinite(self.steering_wheel_ratio) and self.steering_wheel_ratio >= 0):
+            raise ConfigError(
+                f"steering_wheel_ratio = {self.steering_wheel_ratio} must be a finite number >= 0 "
+                "(0 turns the steering-wheel angle off)"
+            )
+        if self.steering_wheel_ratio > 0 and not self.steering_wheel_topic.strip():
+            raise ConfigError("steering_wheel_topic is empty: give a topic name")
         if self.latency_window < 10:
             raise ConfigError(f"latency_window = {self.latency_window} must be >= 10 frames")
 
@@ -202,16 +207,27 @@ _NODE_DESCRIPTIONS: dict[str, tuple[str, tuple[float, float] | None, tuple[str, 
         None,
         (),
     ),
-    "speed_timeout_s": ("A speed older than this is unknown, s.", (0.01, 60.0), ()),
     "command_topic": (
-        "ackermann_msgs/AckermannDriveStamped out: steering_angle in rad, stamped with the "
-        "camera frame's stamp.",
+        "ackermann_msgs/AckermannDriveStamped out: steering_angle is the front-wheel angle in "
+        "rad, stamped with the camera frame's stamp.",
         None,
         (),
     ),
     "curvature_topic": ("std_msgs/Float32 out: the commanded curvature, 1/m.", None, ()),
     "neurons_topic": ("std_msgs/Float32MultiArray out: the neuron potentials.", None, ()),
     "diagnostics_topic": ("diagnostic_msgs/DiagnosticArray out.", None, ()),
+    "steering_wheel_ratio": (
+        "Steering-wheel angle / front-wheel angle, for a drive-by-wire that takes a "
+        "steering-wheel angle: publish it on steering_wheel_topic (0 = off).",
+        (0.0, 100.0),
+        (),
+    ),
+    "steering_wheel_topic": (
+        "std_msgs/Float32 out (with steering_wheel_ratio > 0): the commanded steering-wheel "
+        "angle, rad.",
+        None,
+        (),
+    ),
     "frame_id": ("header.frame_id of the commands.", None, ()),
     "publish_neurons": ("Publish the neuron potentials every frame.", None, ()),
     "publish_when_manual": (
@@ -320,7 +336,3 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)) or type(value).__name__ == "array":
         return tuple(value)
     return value
-
-
-class StartupError(NcpDriverError):
-    """The node cannot start: a bad parameter or a model that does not load."""

@@ -26,9 +26,10 @@ from ncp_driver.contract import (
     INPUT_STATE,
     OUTPUT_FEATURES,
     OUTPUT_STATE,
-    ModelCard,
+    ModelContract,
 )
-from ncp_driver.errors import ModelContractError
+from ncp_driver.errors import MissingModelError
+from ncp_driver.replay.errors import ModelGraphError
 
 __all__ = [
     "ACTIVATION_OPS",
@@ -42,13 +43,9 @@ __all__ = [
     "head_graph",
     "load_model",
     "metadata",
-    "model_card",
+    "read_contract",
     "split_step_graph",
 ]
-
-
-class ModelGraphError(ModelContractError):
-    """An ONNX model whose graph cannot be cut into the pieces a tool needs."""
 
 
 # Activation ops accepted after a convolution, and ops allowed between the two.
@@ -60,7 +57,7 @@ def load_model(path: Path | str) -> ModelProto:
     """Load an ONNX file (with its external data, if any)."""
     path = Path(path)
     if not path.is_file():
-        raise ModelGraphError(f"model {path} does not exist")
+        raise MissingModelError(f"model {path} does not exist")
     try:
         return onnx.load(str(path))
     except Exception as exc:  # onnx raises DecodeError, OSError, ... depending on the damage
@@ -71,9 +68,9 @@ def metadata(model: ModelProto) -> dict[str, str]:
     return {prop.key: prop.value for prop in model.metadata_props}
 
 
-def model_card(model: ModelProto, source: str = "model") -> ModelCard:
-    """The model's :class:`ModelCard` (raises the core's ``ModelContractError`` if invalid)."""
-    return ModelCard.from_metadata(metadata(model), source=source)
+def read_contract(model: ModelProto, source: str = "model") -> ModelContract:
+    """The model's :class:`ModelContract` (raises the core's ``ModelContractError`` if invalid)."""
+    return ModelContract.from_metadata(metadata(model), source=source)
 
 
 def _producers(model: ModelProto) -> dict[str, int]:
@@ -267,9 +264,9 @@ def split_step_graph(model: ModelProto) -> tuple[ModelProto, CellGraph]:
     model, ``state`` and ``elapsed_s``, and gives every other output of the step graph. Running
     the head over a batch and the rest frame by frame computes what the whole graph computes.
     """
-    card = model_card(model)
+    contract = read_contract(model)
     cut = features_tensor(model)
     head = extract(model, [INPUT_FRAME], [OUTPUT_FEATURES])
-    inputs = [cut, INPUT_STATE, INPUT_ELAPSED] if card.stateful else [cut]
-    outputs = [name for name in card.output_names() if name != OUTPUT_FEATURES]
+    inputs = [cut, INPUT_STATE, INPUT_ELAPSED] if contract.stateful else [cut]
+    outputs = [name for name in contract.output_names() if name != OUTPUT_FEATURES]
     return head, CellGraph(model=extract(model, inputs, outputs), features_input=cut)
