@@ -207,8 +207,15 @@ def session_contract(session: ort.InferenceSession, source: str) -> ModelContrac
 def load_contract(path: Path | str) -> ModelContract:
     """The :class:`ModelContract` of an exported model file, read through :func:`open_session`."""
     if not Path(path).is_file():
-        raise MissingModelError(f"{path} does not exist: give an ONNX model exported by ncp-export")
+        raise MissingModelError(
+            f"{path} {_not_a_file(Path(path))}: give an ONNX model exported by ncp-export"
+        )
     return session_contract(open_session(Path(path)), str(path))
+
+
+def _not_a_file(path: Path) -> str:
+    """Why ``path`` cannot be read as a model file (for messages)."""
+    return "is a directory, not a model file" if path.is_dir() else "does not exist"
 
 
 def running_provider(session: ort.InferenceSession) -> str:
@@ -476,6 +483,11 @@ class SteeringModel:
         """
         config = config or PipelineConfig()
         path = Path(path)
+        if not path.is_file():
+            raise MissingModelError(
+                f"cannot read the model {path}: it {_not_a_file(path)}; set model_path to an "
+                "exported .onnx file"
+            )
         try:
             data = path.read_bytes()
         except OSError as exc:

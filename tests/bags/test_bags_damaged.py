@@ -269,11 +269,11 @@ def test_extract_model_refuses_what_the_pipeline_refuses(
     folder = tmp_path / "model_dir"
     folder.mkdir()
     code, _out, err = run_cli("extract", bag, "-o", tmp_path / "b", "--model", folder)
-    assert code == 1 and "does not exist" not in err and "directory" in err.lower()
+    assert code == 2 and "does not exist" not in err and "is a directory, not a model" in err
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
 
 
-def test_extract_model_refuses_a_card_that_disagrees_with_its_graph(
+def test_extract_model_refuses_a_contract_that_disagrees_with_its_graph(
     bags: dict[str, Path], tmp_path: Path, run_cli: RunCli
 ) -> None:
     """The metadata alone would give a 100-wide crop; the graph takes 200: the car refuses it."""
@@ -289,4 +289,4 @@ def test_extract_model_refuses_a_card_that_disagrees_with_its_graph(
     model = tmp_path / "mismatch.onnx"
     onnx.save(proto, str(model))
     code, _out, err = run_cli("extract", bags["ros2-mcap"], "-o", tmp_path / "x", "--model", model)
-    assert code == 1 and "the card and the graph disagree" in err
+    assert code == 1 and "the contract and the graph disagree" in err
