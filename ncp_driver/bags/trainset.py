@@ -34,8 +34,8 @@ from ncp_driver.bags.labels import MAX_SKEW_S, RecordedSteering, nearest
 from ncp_driver.bags.motion import MotionSettings, from_gps, vertical_rate
 from ncp_driver.bags.output import check_new
 from ncp_driver.bags.reader import Recording
-from ncp_driver.bags.series import Series, kind_for, load_series, require_messages, valid_fixes
-from ncp_driver.bags.topics import find_topic, find_topic_optional
+from ncp_driver.bags.series import Series, load_roles, valid_fixes
+from ncp_driver.bags.topics import find_topic
 from ncp_driver.drives import DriveWriter
 from ncp_driver.images import ImageDecodeError
 from ncp_driver.preprocessing import PAPER_PREPROCESSING, Preprocessing
@@ -193,27 +193,14 @@ def build_trainset(
     topics = recording.topics
     source = recording.describe()
     camera = find_topic(topics, "camera", given.get("camera"), source)
-    roles: dict[str, str] = {}
-    needed = {settings.source}
-    if settings.source in ("steering", "imu"):
-        needed.add("odometry?")
-    if settings.source == "imu":
-        needed.add("gps?")
-    for role in ("steering", "odometry", "imu", "gps"):
-        if role in needed:
-            roles[find_topic(topics, role, given.get(role), source)] = role
-        elif role + "?" in needed:
-            found = find_topic_optional(topics, role, given.get(role), source)
-            if found is not None and topics[found].msgcount:
-                roles[found] = role
-    kinds = {topic: kind_for(role, given.get(role)) for topic, role in roles.items()}
-    small = load_series(
+    optional = {"steering": ["odometry"], "imu": ["odometry", "gps"]}.get(settings.source, [])
+    by_role = load_roles(
         recording,
-        kinds,
+        given,
+        [settings.source],
+        optional,
         None if progress is None else (lambda it, n: progress(it, n, "labels")),
     )
-    by_role = {role: small[topic] for topic, role in roles.items()}
-    require_messages(by_role[settings.source], source)
     labels = curvature_labels(
         settings,
         by_role.get("steering"),

@@ -4,7 +4,9 @@ Every camera frame goes through :class:`~ncp_driver.runtime.SteeringPipeline`, t
 node runs, with the car's semantics: the auto-mode flag switches the pipeline's mode at the
 frame's record time (so engage and manual frames reset the state as on the car), elapsed times
 come from the image stamps, and the same limits and watchdog apply. Frames are decoded and
-preprocessed with the pipeline's own functions.
+preprocessed with the pipeline's own functions. The speed for the lateral-acceleration limit
+follows the car's rule (:mod:`ncp_driver.runtime.speed`) over record times, and the human's
+curvature is the training set's label (:mod:`ncp_driver.bags.labels`).
 
 Two ways to run the model, with the same results within 1e-5 (a test holds them to it):
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ncp_driver.errors import ConfigError, ModelContractError, NcpDriverError
+from ncp_driver.errors import ConfigError, MissingModelError, ModelContractError, NcpDriverError
 
-__all__ = ["ModelGraphError", "ReplayError", "ReplaySettingsError"]
+__all__ = ["MissingModelGraphError", "ModelGraphError", "ReplayError", "ReplaySettingsError"]
 
 
 class ReplayError(NcpDriverError):
@@ -17,3 +17,7 @@ class ReplaySettingsError(ReplayError, ConfigError):
 
 class ModelGraphError(ModelContractError):
     """An ONNX model whose graph cannot be cut into the pieces a tool needs."""
+
+
+class MissingModelGraphError(ModelGraphError, MissingModelError):
+    """A model file to load or cut that is not there (a usage error)."""

@@ -28,8 +28,7 @@ from ncp_driver.contract import (
     OUTPUT_STATE,
     ModelContract,
 )
-from ncp_driver.errors import MissingModelError
-from ncp_driver.replay.errors import ModelGraphError
+from ncp_driver.replay.errors import MissingModelGraphError, ModelGraphError
 
 __all__ = [
     "ACTIVATION_OPS",
@@ -57,7 +56,7 @@ def load_model(path: Path | str) -> ModelProto:
     """Load an ONNX file (with its external data, if any)."""
     path = Path(path)
     if not path.is_file():
-        raise MissingModelError(f"model {path} does not exist")
+        raise MissingModelGraphError(f"model {path} does not exist")
     try:
         return onnx.load(str(path))
     except Exception as exc:  # onnx raises DecodeError, OSError, ... depending on the damage
