@@ -12,9 +12,15 @@ This is the only copy of the file: ros2_ws/src/ncp_driver_ros/launch is a symlin
 folder and the package's setup.py installs it from there.
 
 Arguments: ``model``, ``params_file`` (default: the package's config/driver.yaml),
-``camera_topic``, ``camera_transport``, ``namespace``, ``use_sim_time``, ``log_level``. An
-empty ``model``/``camera_topic``/``camera_transport`` leaves the parameter file's value. The
-launch shuts down when the driver exits (e.g. its model did not load).
+``camera_topic``, ``camera_transport``, ``namespace``, ``use_sim_time``, ``log_level``,
+``dds_profile``. An empty ``model``/``camera_topic``/``camera_transport`` leaves the parameter
+file's value. ``dds_profile`` (default ``large_images``: the package's
+config/cyclonedds_large_images.xml; ``none``: leave the environment; or a path) is added to
+``CYCLONEDDS_URI``, after what it already names (Cyclone DDS merges the list).
+
+The launch shuts down when the driver exits; if the driver exited with a non-zero code (it
+could not start: a bad parameter or model, its FATAL line says which), the launch raises, so
+``ros2 launch`` itself ends with exit code 1 (launch returns non-zero only for an exception).
 
 The helpers above ``generate_launch_description`` are plain Python (tested without ROS); the
 launch modules are imported inside it.
@@ -23,6 +29,7 @@ launch modules are imported inside it.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +37,7 @@ PACKAGE = "ncp_driver_ros"
 EXECUTABLE = "driver"
 NODE_NAME = "ncp_driver"
 PARAMS_FILE = "driver.yaml"
+DDS_PROFILES = {"large_images": "cyclonedds_large_images.xml"}
 
 ARGUMENTS: dict[str, tuple[str, str]] = {
     "model": ("", "Exported ONNX model (sets model_path; '' = the parameter file's)."),
@@ -39,21 +47,41 @@ ARGUMENTS: dict[str, tuple[str, str]] = {
     "namespace": ("", "Namespace of the node and its relative topics."),
     "use_sim_time": ("false", "Follow /clock (true when replaying a bag)."),
     "log_level": ("info", "Log level of the node: debug, info, warn, error, fatal."),
+    "dds_profile": (
+        "large_images",
+        "Cyclone DDS profile added to CYCLONEDDS_URI: large_images (the package's), none, or a "
+        "path to an XML file.",
+    ),
 }
 
 
-def default_params_file(launch_file: str | os.PathLike[str] = __file__) -> Path:
-    """The config/driver.yaml that belongs with this launch file.
+class DriverExitError(RuntimeError):
+    """The driver exited with a non-zero code: launch reports it and ends non-zero."""
 
-    Installed, the file sits in ``<share>/ncp_driver_ros/launch/`` (a copy or a symlink: the path
-    is not resolved) and the parameters in ``<share>/ncp_driver_ros/config/``. In the checkout it
-    sits in ``launch/`` and the parameters in ``ros2_ws/src/ncp_driver_ros/config/``. Failing
-    both, the installed package's share directory.
+
+def _installed_share() -> Path:
+    """The installed package's share directory (ament index); raises if it is not installed."""
+    from ament_index_python.packages import get_package_share_directory
+
+    return Path(get_package_share_directory(PACKAGE))
+
+
+def config_file(
+    name: str,
+    launch_file: str | os.PathLike[str] = __file__,
+    installed_share: Callable[[], Path] = _installed_share,
+) -> Path:
+    """A file of the package's config/ folder that belongs with this launch file.
+
+    Installed, the launch file sits in ``<share>/ncp_driver_ros/launch/`` (a copy or a symlink:
+    the path is not resolved) and the config in ``<share>/ncp_driver_ros/config/``. In the
+    checkout it sits in ``launch/`` and the config in ``ros2_ws/src/ncp_driver_ros/config/``.
+    Failing both, ``installed_share()`` (the ament index).
     """
     here = Path(os.path.abspath(launch_file)).parent
     candidates = [
-        here.parent / "config" / PARAMS_FILE,
-        here.parent / "ros2_ws" / "src" / PACKAGE / "config" / PARAMS_FILE,
+        here.parent / "config" / name,
+        here.parent / "ros2_ws" / "src" / PACKAGE / "config" / name,
     ]
     if here.parent.name != PACKAGE:
         candidates.pop(0)
@@ -61,14 +89,55 @@ def default_params_file(launch_file: str | os.PathLike[str] = __file__) -> Path:
         if candidate.is_file():
             return candidate
     try:
-        from ament_index_python.packages import get_package_share_directory
-
-        return Path(get_package_share_directory(PACKAGE)) / "config" / PARAMS_FILE
+        return installed_share() / "config" / name
     except Exception as exc:  # PackageNotFoundError or no ament_index_python
         raise FileNotFoundError(
-            f"cannot find {PARAMS_FILE} next to {launch_file} nor an installed {PACKAGE}: "
+            f"cannot find {name} next to {launch_file} nor an installed {PACKAGE}: "
             "build and source the workspace, or pass params_file:=/path/to/driver.yaml"
         ) from exc
+
+
+def default_params_file(
+    launch_file: str | os.PathLike[str] = __file__,
+    installed_share: Callable[[], Path] = _installed_share,
+) -> Path:
+    """The config/driver.yaml that belongs with this launch file (see :func:`config_file`)."""
+    return config_file(PARAMS_FILE, launch_file, installed_share)
+
+
+def cyclonedds_uri(
+    current: str | None,
+    profile: str,
+    launch_file: str | os.PathLike[str] = __file__,
+    installed_share: Callable[[], Path] = _installed_share,
+) -> str | None:
+    """``CYCLONEDDS_URI`` with ``profile`` appended; None to leave the environment as it is."""
+    profile = profile.strip()
+    if not profile or profile.lower() == "none":
+        return None
+    if profile in DDS_PROFILES:
+        path = config_file(DDS_PROFILES[profile], launch_file, installed_share)
+    else:
+        path = Path(os.path.abspath(os.path.expanduser(profile)))
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"dds_profile {profile!r} is neither one of {sorted(DDS_PROFILES)} nor a file"
+            )
+    uri = path.as_uri()
+    current = (current or "").strip()
+    if uri in current.split(","):
+        return current
+    return f"{current},{uri}" if current else uri
+
+
+def driver_exit_error(returncode: int | None) -> DriverExitError | None:
+    """The error to raise when the driver exited with ``returncode`` (None for a clean exit)."""
+    if not returncode:
+        return None
+    return DriverExitError(
+        f"the {NODE_NAME} node exited with code {returncode}: it could not start or it failed "
+        "(its FATAL line above says why)"
+    )
 
 
 def is_true(text: str) -> bool:
@@ -95,7 +164,7 @@ def node_parameters(
 
 
 def _launch_setup(context: Any, *args: Any, **kwargs: Any) -> list[Any]:
-    from launch.actions import EmitEvent, RegisterEventHandler
+    from launch.actions import EmitEvent, RegisterEventHandler, SetEnvironmentVariable
     from launch.event_handlers import OnProcessExit
     from launch.events import Shutdown
     from launch.substitutions import LaunchConfiguration
@@ -104,6 +173,16 @@ def _launch_setup(context: Any, *args: Any, **kwargs: Any) -> list[Any]:
     def value(name: str) -> str:
         return LaunchConfiguration(name).perform(context)
 
+    def on_driver_exit(event: Any, _context: Any) -> list[Any]:
+        error = driver_exit_error(event.returncode)
+        if error is not None:
+            raise error  # launch logs it, shuts down and returns 1
+        return [EmitEvent(event=Shutdown(reason=f"the {NODE_NAME} node exited"))]
+
+    actions: list[Any] = []
+    uri = cyclonedds_uri(os.environ.get("CYCLONEDDS_URI"), value("dds_profile"))
+    if uri is not None:
+        actions.append(SetEnvironmentVariable("CYCLONEDDS_URI", uri))
     params_file = value("params_file") or str(default_params_file())
     driver = Node(
         package=PACKAGE,
@@ -122,12 +201,9 @@ def _launch_setup(context: Any, *args: Any, **kwargs: Any) -> list[Any]:
         emulate_tty=True,
     )
     stop_with_driver = RegisterEventHandler(
-        OnProcessExit(
-            target_action=driver,
-            on_exit=[EmitEvent(event=Shutdown(reason="the ncp_driver node exited"))],
-        )
+        OnProcessExit(target_action=driver, on_exit=on_driver_exit)
     )
-    return [driver, stop_with_driver]
+    return [*actions, driver, stop_with_driver]
 
 
 def generate_launch_description() -> Any:

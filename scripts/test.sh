@@ -10,4 +10,6 @@ if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 &
 fi
 echo "[check] ruff"; ruff check . && ruff format --check .
 echo "[check] mypy"; mypy
+# With a ROS 2 installation sourced, tests/ros2/test_ros2_real.py also runs the real-ROS 2 tests
+# (the launch_testing files, tests/ros2_real); without one they are skipped with the reason.
 echo "[check] pytest"; python -m pytest "$@"

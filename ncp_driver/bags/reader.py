@@ -46,6 +46,7 @@ from ncp_driver.bags.errors import (
     TopicError,
 )
 from ncp_driver.bags.typestore import make_typestore
+from ncp_driver.images import IMAGE_TYPES, read_image
 
 __all__ = [
     "BagMessage",
@@ -669,9 +670,14 @@ class Recording:
         self._check_topics(topics, deserialise=True)
         for stamp, topic, msgtype, data, reader, _ in self._merged(topics, start_ns, stop_ns):
             try:
-                # A memoryview spares rosbags a copy of each payload (2.7 MB for a raw 720p
-                # frame); array fields of the message are then read-only views of it.
-                message = reader.deserialize(memoryview(data), msgtype)  # type: ignore[arg-type]
+                if reader.is2 and msgtype in IMAGE_TYPES:
+                    # Camera frames of ROS 2 bags: the car's own CDR reader (the node reads the
+                    # frames it receives with it), pixels a read-only view of the payload.
+                    message: Any = read_image(memoryview(data), msgtype)
+                else:
+                    # A memoryview spares rosbags a copy of each payload; array fields of the
+                    # message are then read-only views of it.
+                    message = reader.deserialize(memoryview(data), msgtype)  # type: ignore[arg-type]
             except Exception as exc:  # any decoding failure of one message: skip and count
                 self.skipped[topic] += 1
                 self.skip_reasons.setdefault(topic, f"{type(exc).__name__}: {exc}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import cv2
 import numpy as np
@@ -27,6 +28,7 @@ __all__ = [
 class Time:
     """builtin_interfaces/Time."""
 
+    __msgtype__: ClassVar[str] = "builtin_interfaces/msg/Time"
     sec: int = 0
     nanosec: int = 0
 
@@ -35,6 +37,7 @@ class Time:
 class Header:
     """std_msgs/Header."""
 
+    __msgtype__: ClassVar[str] = "std_msgs/msg/Header"
     stamp: Time = field(default_factory=Time)
     frame_id: str = ""
 
@@ -43,6 +46,7 @@ class Header:
 class Image:
     """sensor_msgs/Image."""
 
+    __msgtype__: ClassVar[str] = "sensor_msgs/msg/Image"
     header: Header
     height: int
     width: int
@@ -56,6 +60,7 @@ class Image:
 class CompressedImage:
     """sensor_msgs/CompressedImage."""
 
+    __msgtype__: ClassVar[str] = "sensor_msgs/msg/CompressedImage"
     header: Header
     format: str
     data: np.ndarray

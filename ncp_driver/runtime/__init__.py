@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ncp_driver.runtime.config import MANUAL_MODES, PROVIDERS, PipelineConfig
+from ncp_driver.runtime.mode import AutoModeWatch
 from ncp_driver.runtime.model import PROVIDER_NAMES, SteeringModel, StepOutput, provider_plan
 from ncp_driver.runtime.pipeline import (
     FRAME_STATUSES,
@@ -25,6 +26,7 @@ __all__ = [
     "MANUAL_MODES",
     "PROVIDERS",
     "PROVIDER_NAMES",
+    "AutoModeWatch",
     "FrameResult",
     "FrameStatus",
     "PipelineConfig",

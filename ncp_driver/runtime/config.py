@@ -47,6 +47,7 @@ class PipelineConfig:
 
     # Timing and state.
     watchdog_timeout_s: float = 0.5  # no usable frame for this long: command nothing
+    auto_mode_timeout_s: float = 1.0  # no auto-mode flag for this long: manual (AutoModeWatch)
     reset_gap_s: float = 1.0  # a gap between frame stamps longer than this resets the state
     min_elapsed_s: float = 0.001  # the model's elapsed time is clamped to this range
     max_elapsed_s: float = 0.5
@@ -80,6 +81,7 @@ class PipelineConfig:
             "max_curvature": self.max_curvature,
             "max_curvature_rate": self.max_curvature_rate,
             "watchdog_timeout_s": self.watchdog_timeout_s,
+            "auto_mode_timeout_s": self.auto_mode_timeout_s,
             "reset_gap_s": self.reset_gap_s,
             "min_elapsed_s": self.min_elapsed_s,
             "max_elapsed_s": self.max_elapsed_s,

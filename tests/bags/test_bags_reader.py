@@ -338,3 +338,21 @@ def test_load_auto_and_gps(scenario_bags: dict[str, Path]) -> None:
     assert gps.stamp_ns[123] == sc.ns(12.3)
     assert gps["latitude"][123] == sc.latlon(12.3)[0]
     assert gps["altitude"][123] == pytest.approx(101.23)
+
+
+def test_ros2_camera_frames_are_read_by_the_cars_cdr_reader(scenario_bag):
+    """ROS 2 bags: camera messages come from ncp_driver.images.read_image (what the node reads
+    live with), pixels as a read-only view; ROS 1 bags: rosbags' deserialiser. Same pixels."""
+    from ncp_driver.images.messages import Image
+
+    with Recording([scenario_bag]) as rec:
+        first = next(iter(rec.messages([sc.CAMERA])))
+    message = first.message
+    ros2 = scenario_bag.suffix != ".bag"
+    assert isinstance(message, Image) == ros2
+    assert message.__msgtype__ == "sensor_msgs/msg/Image"
+    assert (message.height, message.width, message.encoding) == (30, 40, "rgb8")
+    pixels = np.asarray(message.data).reshape(30, 40, 3)
+    assert np.array_equal(pixels, sc.frame_pixels(0))
+    if ros2:
+        assert not message.data.flags.writeable

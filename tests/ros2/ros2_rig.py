@@ -40,6 +40,7 @@ class Rig:
         self.node: Any = None
         self.peer: Any = None
         self.received: dict[str, list[Any]] = {}
+        self.auto_flag: bool | None = None  # repeated with every frame once set, as a car does
 
     # --- set-up ---------------------------------------------------------------------------
 
@@ -141,6 +142,8 @@ class Rig:
         """Publish a camera frame, let ``latency`` pass after its stamp, run the callbacks."""
         stamp = msg.header.stamp
         self.at(stamp.sec + stamp.nanosec * 1e-9 + latency)
+        if self.auto_flag is not None:
+            self.auto.publish(self.ros.msg("std_msgs/msg/Bool")(data=self.auto_flag))
         (self.compressed if compressed else self.camera).publish(msg)
         self.spin()
 
@@ -151,7 +154,11 @@ class Rig:
             self.send(self.image(t, level))
         return stamps
 
-    def set_auto(self, flag: bool) -> None:
+    def set_auto(self, flag: bool | None) -> None:
+        """Publish the flag now and with every frame from now on (None: stop publishing it)."""
+        self.auto_flag = flag
+        if flag is None:
+            return
         self.auto.publish(self.ros.msg("std_msgs/msg/Bool")(data=flag))
         self.spin()
 

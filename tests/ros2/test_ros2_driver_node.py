@@ -370,3 +370,70 @@ def test_image_frames_of_any_size_are_cropped_by_the_contract(rig):
     big = rgb_frame(0.5, height=121, width=203)
     rig.send(rig.image(T0, rgb=big))
     assert len(rig.commands()) == 1
+
+
+def test_every_diagnostics_level_change_is_logged_and_driving_stays_ok(rig):
+    """rclpy refuses a severity change at one logging call site: OK -> ERROR -> OK must log
+    each change (info, error, info) without a callback error."""
+    rig.start()
+    rig.set_auto(True)
+    stamps = rig.drive(45, START_TIME)  # 1.5 s of driving: diagnostics tick and say OK
+    assert statuses(rig)[-1].level == statuses(rig)[-1].OK
+    rig.at(stamps[-1] + 1.5)  # the camera stops: the watchdog trips
+    rig.spin()
+    assert statuses(rig)[-1].level == statuses(rig)[-1].ERROR
+    rig.drive(45, rig.ros.context.now + 0.05)
+    assert statuses(rig)[-1].level == statuses(rig)[-1].OK
+    changes = [
+        (r.severity, r.message.split(":")[0])
+        for r in rig.ros.context.logs
+        if r.message.startswith("diagnostics ")
+    ]
+    assert changes[-3:] == [
+        ("INFO", "diagnostics OK"),
+        ("ERROR", "diagnostics ERROR"),
+        ("INFO", "diagnostics OK"),
+    ], changes
+    assert all(values(s)["internal_errors"] == "0" for s in statuses(rig))
+    assert not [r for r in rig.ros.context.logs if "failed" in r.message]
+
+
+def test_a_silent_auto_mode_flag_means_manual_and_error(rig):
+    """Past auto_mode_timeout_s without a flag message: nothing autonomous is commanded and the
+    diagnostics say ERROR; the flag coming back engages again (with a state reset)."""
+    rig.start(publish_when_manual=False, auto_mode_timeout_s=0.5)
+    rig.set_auto(True)
+    stamps = rig.drive(30, START_TIME)
+    assert len(rig.commands()) == 30
+    rig.set_auto(None)  # the drive-by-wire's flag publisher goes silent; the camera goes on
+    more = rig.drive(30, stamps[-1] + PERIOD)
+    silent_after = rig.node._mode.timeout_s / PERIOD  # frames until it is past the timeout
+    published = len(rig.commands()) - 30
+    assert 0 < published <= silent_after + 1, "commands stop once the flag is past its timeout"
+    status = rig.tick_diagnostics()
+    assert status.level == status.ERROR
+    assert "vehicle/autonomous" in status.message and "manual assumed" in status.message
+    assert values(status)["auto_mode"] == "silent" and values(status)["autonomous"] == "false"
+    assert any("flag silent" in r.message and r.severity == "ERROR" for r in rig.ros.context.logs)
+    before = len(rig.commands())
+    rig.set_auto(True)  # it is back
+    rig.drive(45, more[-1] + 2 * PERIOD)
+    assert len(rig.commands()) == before + 45
+    assert statuses(rig)[-1].level == status.OK, statuses(rig)[-1].message
+
+
+def test_the_camera_is_read_raw_and_damaged_bytes_are_counted_not_fatal(rig):
+    """The node takes the CDR bytes (raw=True) and reads them itself: a truncated frame is a
+    rejected frame with the reason, and the next good frame is commanded."""
+    rig.start()
+    (camera,) = [s for s in rig.node.subscriptions if s.topic_name == "/" + topics.CAMERA_RAW]
+    assert camera.raw, "the camera subscription hands over serialized bytes"
+    good = rig.ros.messages.to_wire(rig.image(START_TIME))
+    rig.at(START_TIME + LATENCY)
+    rig.camera.publish(good[: len(good) // 2])  # cut short on the wire
+    rig.spin()
+    assert rig.commands() == []
+    assert rig.node._pipeline.stats.frames_rejected == 1
+    assert any("truncated" in r.message for r in rig.ros.context.logs if r.severity == "WARN")
+    rig.send(rig.image(START_TIME + PERIOD))
+    assert len(rig.commands()) == 1

@@ -160,6 +160,129 @@ def _image(ros, stamp: float):
     )
 
 
+def _parameter_names() -> list[str]:
+    from ncp_driver_ros.settings import parameter_specs
+
+    return [spec.name for spec in parameter_specs()]
+
+
+@pytest.mark.parametrize("name", _parameter_names())
+def test_an_empty_list_for_any_parameter_stops_the_node_naming_it(
+    ros, driver_module, tiny_model, name
+):
+    """rclpy gives `-p name:=[]` back unset (value None) instead of refusing it."""
+    code = driver_module.main([*_args(tiny_model), "-p", f"{name}:=[]"])
+    assert code == 1
+    (fatal,) = [r for r in ros.context.logs if r.severity == "FATAL"]
+    assert f"'{name}'" in fatal.message and "no value" in fatal.message, fatal.message
+    assert ros.context.nodes == [] and not ros.context.ok()
+
+
+def test_an_empty_list_in_a_parameter_file_is_named(ros, driver_module, tiny_model, tmp_path):
+    params = write_params(tmp_path / "p.yaml", f"    model_path: {tiny_model}\n    providers: []\n")
+    assert driver_module.main(["driver", "--ros-args", "--params-file", str(params)]) == 1
+    (fatal,) = [r for r in ros.context.logs if r.severity == "FATAL"]
+    assert "'providers'" in fatal.message and "list of strings" in fatal.message
+
+
+def test_ctrl_c_that_makes_spin_raise_rclerror_still_exits_0(ros, driver_module, tiny_model):
+    """The rclpy race: SIGINT shuts the context down while spin builds its wait set, and spin
+    raises RCLError ("the given context is not valid") instead of KeyboardInterrupt."""
+    from rclpy.impl.implementation_singleton import rclpy_implementation
+
+    def sigint_mid_wait() -> None:
+        ros.context.try_shutdown()  # what rclpy's SIGINT handler does
+        raise rclpy_implementation.RCLError(
+            "failed to initialize wait set: the given context is not valid, at ./src/rcl/wait.c"
+        )
+
+    ros.context.on_idle = sigint_mid_wait
+    assert driver_module.main(_args(tiny_model)) == 0
+    assert ros.context.nodes == [] and not ros.context.ok()
+
+
+def test_an_rclerror_while_the_context_is_valid_is_not_hidden(ros, driver_module, tiny_model):
+    from rclpy.impl.implementation_singleton import rclpy_implementation
+
+    def broken() -> None:
+        raise rclpy_implementation.RCLError("something else went wrong")
+
+    ros.context.on_idle = broken
+    with pytest.raises(rclpy_implementation.RCLError, match="something else"):
+        driver_module.main(_args(tiny_model))
+    assert ros.context.nodes == [] and not ros.context.ok()
+
+
+def test_ctrl_c_while_the_node_is_taken_down_exits_0(ros, driver_module, tiny_model, monkeypatch):
+    ros.context.on_idle = _raise_keyboard_interrupt
+
+    def interrupted(self) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(driver_module.DriverNode, "destroy_node", interrupted)
+    assert driver_module.main(_args(tiny_model)) == 0
+    assert not ros.context.ok()
+
+
+def test_ctrl_c_while_the_node_module_is_imported_exits_0(ros, monkeypatch):
+    """The entry point imports rclpy and the pipeline inside main(): a Ctrl-C meanwhile is 0."""
+    import importlib
+    import sys
+
+    entry = importlib.import_module("ncp_driver_ros.entry")
+
+    class Interrupting:
+        def find_spec(self, name, path=None, target=None):
+            if name == "ncp_driver_ros.driver_node":
+                raise KeyboardInterrupt
+            return None
+
+    monkeypatch.delitem(sys.modules, "ncp_driver_ros.driver_node", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [Interrupting(), *sys.meta_path])
+    assert entry.main(["driver"]) == 0
+
+
+def test_a_ctrl_c_that_a_native_module_turned_into_another_error_is_still_0(
+    ros, monkeypatch, driver_module, tiny_model
+):
+    """onnxruntime turns a KeyboardInterrupt during its initialisation into ImportError."""
+    import importlib
+    import sys
+
+    entry = importlib.import_module("ncp_driver_ros.entry")
+
+    class Wrapping:
+        def find_spec(self, name, path=None, target=None):
+            if name == "ncp_driver_ros.driver_node":
+                try:
+                    raise KeyboardInterrupt
+                except KeyboardInterrupt as exc:
+                    raise ImportError("initialization failed") from exc
+            return None
+
+    monkeypatch.delitem(sys.modules, "ncp_driver_ros.driver_node", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [Wrapping(), *sys.meta_path])
+    assert entry.main(["driver"]) == 0
+    monkeypatch.setattr(sys, "meta_path", [m for m in sys.meta_path if not isinstance(m, Wrapping)])
+    with pytest.raises(ImportError):  # a real import error is not hidden
+        monkeypatch.setitem(sys.modules, "ncp_driver_ros.driver_node", None)
+        entry.main(["driver"])
+
+
+def test_ctrl_c_while_the_node_is_made_exits_0(ros, driver_module, tiny_model, monkeypatch):
+    """SIGINT right after rclpy.init: rclpy shuts the context down and making the node raises
+    RCLError ("the given context is not valid")."""
+    from rclpy.impl.implementation_singleton import rclpy_implementation
+
+    def sigint_then_make(*args, **kwargs):
+        ros.context.try_shutdown()
+        raise rclpy_implementation.RCLError("error creating node: the given context is not valid")
+
+    monkeypatch.setattr(driver_module, "DriverNode", sigint_then_make)
+    assert driver_module.main(_args(tiny_model)) == 0
+    assert [r for r in ros.context.logs if r.severity == "FATAL"] == []
+
+
 def test_a_model_with_nan_weights_stops_the_node(rig, tmp_path):
     """Issue 10: refused at start with the reason, not started to never command."""
     import numpy as np

@@ -52,7 +52,8 @@ def test_launch_files_import_launch_only_inside_functions(name):
 
 
 def test_driver_launch_arguments(driver_launch):
-    assert {"model", "params_file", "camera_topic", "namespace"} <= set(driver_launch.ARGUMENTS)
+    names = {"model", "params_file", "camera_topic", "namespace", "dds_profile"}
+    assert names <= set(driver_launch.ARGUMENTS)
     assert driver_launch.PACKAGE == "ncp_driver_ros" and driver_launch.EXECUTABLE == "driver"
 
 
@@ -71,12 +72,55 @@ def test_params_file_when_installed_even_through_a_symlink(driver_launch, tmp_pa
     assert driver_launch.default_params_file(installed) == share / "config" / "driver.yaml"
 
 
+def _not_installed() -> Path:
+    raise LookupError("package 'ncp_driver_ros' not found")  # PackageNotFoundError's base
+
+
 def test_no_params_file_found_says_what_to_do(driver_launch, tmp_path):
+    """Whether ncp_driver_ros is built and sourced here or not: the lookup is given."""
     lone = tmp_path / "elsewhere" / "driver.launch.py"
     lone.parent.mkdir()
     lone.write_text("")
     with pytest.raises(FileNotFoundError, match="params_file:="):
-        driver_launch.default_params_file(lone)
+        driver_launch.default_params_file(lone, installed_share=_not_installed)
+    share = tmp_path / "share" / "ncp_driver_ros"
+    found = driver_launch.default_params_file(lone, installed_share=lambda: share)
+    assert found == share / "config" / "driver.yaml"
+
+
+def test_the_dds_profile_is_added_to_cyclonedds_uri(driver_launch, tmp_path):
+    launch_file = LAUNCH / "driver.launch.py"
+    profile = ROS_PACKAGE / "config" / "cyclonedds_large_images.xml"
+    assert driver_launch.cyclonedds_uri(None, "large_images", launch_file) == profile.as_uri()
+    loopback = "file:///etc/lo.xml"
+    merged = driver_launch.cyclonedds_uri(loopback, "large_images", launch_file)
+    assert merged == f"{loopback},{profile.as_uri()}", "the settings already there are kept"
+    assert driver_launch.cyclonedds_uri(merged, "large_images", launch_file) == merged
+    assert driver_launch.cyclonedds_uri(loopback, "none", launch_file) is None
+    assert driver_launch.cyclonedds_uri(loopback, "", launch_file) is None
+    mine = tmp_path / "mine.xml"
+    mine.write_text("<CycloneDDS/>")
+    assert driver_launch.cyclonedds_uri("", str(mine), launch_file) == mine.as_uri()
+    with pytest.raises(FileNotFoundError, match="large_images"):
+        driver_launch.cyclonedds_uri("", str(tmp_path / "missing.xml"), launch_file)
+
+
+def test_the_shipped_dds_profile_is_cyclone_xml_for_large_frames():
+    import xml.etree.ElementTree as ET
+
+    root = ET.parse(ROS_PACKAGE / "config" / "cyclonedds_large_images.xml").getroot()
+    ns = {"c": "https://cdds.io/config"}
+    assert root.tag == "{https://cdds.io/config}CycloneDDS"
+    receive = root.find("c:Domain/c:Internal/c:SocketReceiveBufferSize", ns)
+    assert receive is not None and receive.get("min") == "default", "never fail to start"
+    assert root.find("c:Domain/c:General/c:MaxMessageSize", ns) is not None
+
+
+def test_a_driver_that_exits_non_zero_fails_the_launch(driver_launch):
+    assert driver_launch.driver_exit_error(0) is None
+    error = driver_launch.driver_exit_error(1)
+    assert isinstance(error, RuntimeError) and "exited with code 1" in str(error)
+    assert driver_launch.driver_exit_error(-15) is not None  # killed
 
 
 def test_node_parameters_override_only_what_is_given(driver_launch, tmp_path, monkeypatch):

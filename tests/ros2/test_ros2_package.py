@@ -157,10 +157,11 @@ def test_setup_py_installs_node_launch_files_and_parameters(tmp_path):
     ).is_file()
     assert (share / "package.xml").read_bytes() == PACKAGE_XML.read_bytes()
     assert (share / "config" / "driver.yaml").is_file()
+    assert (share / "config" / "cyclonedds_large_images.xml").is_file()
     for name in ("driver.launch.py", "replay.launch.py"):
         assert (share / "launch" / name).read_bytes() == (REPO / "launch" / name).read_bytes()
     (entry_points,) = build.glob("*.egg-info/entry_points.txt")
-    assert "driver = ncp_driver_ros.driver_node:main" in entry_points.read_text(encoding="utf-8")
+    assert "driver = ncp_driver_ros.entry:main" in entry_points.read_text(encoding="utf-8")
     assert not list(ROS_PACKAGE.glob("*.egg-info")), "the build left files in the source tree"
 
 

@@ -19,7 +19,7 @@ setup(
         ("share/ament_index/resource_index/packages", ["resource/" + package_name]),
         ("share/" + package_name, ["package.xml"]),
         ("share/" + package_name + "/launch", sorted(glob("launch/*.launch.py"))),
-        ("share/" + package_name + "/config", sorted(glob("config/*.yaml"))),
+        ("share/" + package_name + "/config", sorted(glob("config/*.yaml") + glob("config/*.xml"))),
     ],
     install_requires=["setuptools"],
     zip_safe=True,
@@ -30,7 +30,7 @@ setup(
     extras_require={"test": ["pytest"]},
     entry_points={
         "console_scripts": [
-            "driver = ncp_driver_ros.driver_node:main",
+            "driver = ncp_driver_ros.entry:main",
         ],
     },
 )

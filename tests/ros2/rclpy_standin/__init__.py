@@ -31,7 +31,7 @@ from typing import Any
 
 from rosbags.typesys.store import Typestore
 
-from rclpy_standin import api, context, executors, logging, node, parameter, qos, time
+from rclpy_standin import api, context, exceptions, executors, logging, node, parameter, qos, time
 from rclpy_standin.messages import MessageFactory
 
 __all__ = ["MESSAGE_PACKAGES", "StandIn", "installed"]
@@ -97,11 +97,14 @@ def _exceptions_module() -> types.ModuleType:
     for name in parameter.__all__:
         if name != "Parameter":
             setattr(module, name, getattr(parameter, name))
+    module.NotInitializedException = exceptions.NotInitializedException  # type: ignore[attr-defined]
+    return module
 
-    class NotInitializedException(Exception):
-        """rclpy.init() has not been called."""
 
-    module.NotInitializedException = NotInitializedException  # type: ignore[attr-defined]
+def _pybind_module() -> types.ModuleType:
+    """``rclpy._rclpy_pybind11`` (also ``rclpy.impl.implementation_singleton.rclpy_implementation``)."""
+    module = types.ModuleType("rclpy._rclpy_pybind11")
+    module.RCLError = exceptions.RCLError  # type: ignore[attr-defined]
     return module
 
 
@@ -141,7 +144,15 @@ def _modules(factory: MessageFactory) -> dict[str, types.ModuleType]:
         "rclpy.duration": time,
         "rclpy.logging": logging,
         "rclpy.context": context,
+        "rclpy._rclpy_pybind11": _pybind_module(),
+        "rclpy.impl": types.ModuleType("rclpy.impl"),
+        "rclpy.impl.implementation_singleton": types.ModuleType(
+            "rclpy.impl.implementation_singleton"
+        ),
     }
+    modules["rclpy.impl.implementation_singleton"].rclpy_implementation = modules[  # type: ignore[attr-defined]
+        "rclpy._rclpy_pybind11"
+    ]
     for sub in ("node", "qos", "executors", "exceptions", "parameter", "time", "clock", "logging"):
         setattr(api, sub, modules[f"rclpy.{sub}"])
     for package in MESSAGE_PACKAGES:
@@ -159,17 +170,29 @@ def _modules(factory: MessageFactory) -> dict[str, types.ModuleType]:
 
 
 @contextmanager
-def installed(store: Typestore | None = None, purge: tuple[str, ...] = ()) -> Iterator[StandIn]:
+def installed(
+    store: Typestore | None = None,
+    purge: tuple[str, ...] = (),
+    check_fields: bool | None = None,
+    distro: str = "jazzy",
+) -> Iterator[StandIn]:
     """Put the stand-in's modules in ``sys.modules`` for the block; take them out after.
 
     ``purge`` names modules that imported the stand-in (the node module) and must be dropped
-    afterwards, so that nothing outside the block sees stand-in classes.
+    afterwards, so that nothing outside the block sees stand-in classes. ``check_fields``:
+    message field checks as Humble (True) or Jazzy (False; None: ``ROS_PYTHON_CHECK_FIELDS``).
+    ``distro``: ``"jazzy"`` or ``"humble"``, where their rclpy differs (Humble: fields always
+    checked, no ``create_timer(autostart=)``, no ``Node(enable_logger_service=)``, no warning
+    for a KEEP_LAST depth of 0).
     """
     if store is None:
         from ncp_driver.bags.typestore import make_typestore
 
         store = make_typestore()
-    factory = MessageFactory(store)
+    api.set_distro(distro)
+    if distro == "humble":
+        check_fields = True  # Humble's generated messages always check
+    factory = MessageFactory(store, check_fields)
     modules = _modules(factory)
     clashes = [name for name in modules if name in sys.modules]
     if clashes:
@@ -183,6 +206,7 @@ def installed(store: Typestore | None = None, purge: tuple[str, ...] = ()) -> It
         yield StandIn(factory)
     finally:
         api.try_shutdown()
+        api.set_distro("jazzy")
         for name in modules:
             sys.modules.pop(name, None)
         for name in list(sys.modules):

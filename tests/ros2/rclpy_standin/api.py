@@ -21,6 +21,19 @@ __all__ = [
 ]
 
 _state: dict[str, Any] = {}
+DISTROS = ("jazzy", "humble")
+_distro = ["jazzy"]  # which rclpy the stand-in follows where they differ (set by installed())
+
+
+def distro() -> str:
+    """Stand-in only: "jazzy" or "humble"."""
+    return _distro[0]
+
+
+def set_distro(name: str) -> None:
+    if name not in DISTROS:
+        raise ValueError(f"the stand-in follows {DISTROS}, not {name!r}")
+    _distro[0] = name
 
 
 def reset(factory: MessageFactory) -> Context:

@@ -165,7 +165,7 @@ class Context:
 
     def add_reader(self, subscription: Subscription) -> None:
         qos: QoSProfile = subscription.qos_profile
-        depth = qos.depth if qos.history == HistoryPolicy.KEEP_LAST else None
+        depth = (qos.depth or 1) if qos.history == HistoryPolicy.KEEP_LAST else None
         self._readers[id(subscription)] = _Delivery(subscription, deque(maxlen=depth))
 
     def remove_reader(self, subscription: Subscription) -> None:

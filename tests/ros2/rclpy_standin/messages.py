@@ -1,14 +1,21 @@
 """ROS 2 message classes for the stand-in, with rosidl_generator_py's Python semantics.
 
 Field names and types come from rosbags' type store (the real ``.msg`` definitions). The classes
-behave as the ones ``rosidl_generator_py`` generates (Humble and Jazzy ``_msg.py.em``):
+behave as the ones ``rosidl_generator_py`` generates:
 
 - every field is a keyword argument with a default (0, 0.0, False, '', ``bytes([0])`` for
   ``byte``, a default-built nested message, ``array.array`` for sequences of numbers, ``[]``);
-- assignments are checked: ``float32``/``float64`` fields take ``float`` only (``numpy.float32``
-  is refused), integers take ``int`` in range, ``byte`` takes one ``bytes``, nested fields take
-  the nested class, number sequences take ``array.array`` with the right type code or a sequence
-  of Python numbers (not a ``numpy.ndarray``);
+- field checks. Humble always checks; Jazzy checks only with ``ROS_PYTHON_CHECK_FIELDS=1`` (read
+  once, when the factory is made) or ``check_fields=True`` in the constructor, and otherwise
+  stores what it is given and ignores unknown constructor arguments. Checked:
+  ``float32``/``float64`` fields take ``float`` only (``numpy.float32`` is refused), integers
+  take ``int`` in range, ``byte`` takes one ``bytes``, nested fields take the nested class,
+  number sequences take ``array.array`` with the right type code or a sequence of Python
+  numbers (not a ``numpy.ndarray``; unchecked, an ndarray is accepted and copied into an
+  ``array.array``);
+- unchecked values of the wrong type are garbled on the wire as rclpy's C conversion garbles
+  them: a ``float`` field that does not hold a ``float`` goes out as 0.0 (``np.float32(0.25)``
+  -> 0.0), a ``bool`` field that does not hold ``True`` as False (``Bool(data=1)`` -> False);
 - constants are class attributes (``byte`` constants as ``bytes``).
 
 ``to_wire``/``from_wire`` run a message through CDR, the bytes ROS 2's middlewares send, using
@@ -19,6 +26,7 @@ from __future__ import annotations
 
 import array
 import math
+import os
 from collections import UserList, UserString
 from collections.abc import Sequence, Set
 from typing import Any
@@ -91,8 +99,14 @@ class _Field:
             return self.factory.get(self.nested)()
         return _BASE_DEFAULTS[self.base]
 
-    def convert(self, value: Any) -> Any:
+    def convert(self, value: Any, check: bool = True) -> Any:
         """Check ``value`` as rosidl_generator_py's setter does; return what it would store."""
+        if not check:
+            if self.kind == 3 and self.base in _NUMERIC and not isinstance(value, np.ndarray):
+                return np.array(value, dtype=_NUMERIC[self.base][1])
+            if self.kind == 4 and self.base in _NUMERIC and not isinstance(value, array.array):
+                return array.array(_NUMERIC[self.base][0], value)
+            return value
         if self.kind == 3 and self.base in _NUMERIC:
             dtype = _NUMERIC[self.base][1]
             if isinstance(value, np.ndarray):
@@ -186,11 +200,16 @@ class _Message:
     _fields: tuple[_Field, ...] = ()
     __msgtype__ = ""
 
+    _factory_checks = True
+
     def __init__(self, **kwargs: Any) -> None:
+        check = kwargs.pop("check_fields", None)
+        object.__setattr__(self, "_check_fields", self._factory_checks if check is None else check)
         names = {f.name for f in self._fields}
-        assert all(key in names for key in kwargs), (
-            f"Invalid arguments passed to constructor: {sorted(set(kwargs) - names)}"
-        )
+        if self._check_fields:
+            assert all(key in names for key in kwargs), (
+                f"Invalid arguments passed to constructor: {sorted(set(kwargs) - names)}"
+            )
         for field in self._fields:
             setattr(
                 self, field.name, kwargs[field.name] if field.name in kwargs else field.default()
@@ -226,7 +245,7 @@ def _make_property(field: _Field) -> property:
         return getattr(self, slot)
 
     def setter(self: _Message, value: Any) -> None:
-        object.__setattr__(self, slot, field.convert(value))
+        object.__setattr__(self, slot, field.convert(value, self._check_fields))
 
     return property(getter, setter, doc=f"Message field '{field.name}'.")
 
@@ -234,8 +253,13 @@ def _make_property(field: _Field) -> property:
 class MessageFactory:
     """Builds (and caches) stand-in message classes from a rosbags type store."""
 
-    def __init__(self, store: Typestore) -> None:
+    def __init__(self, store: Typestore, check_fields: bool | None = None) -> None:
+        """``check_fields``: True as Humble, False as Jazzy by default, None: Jazzy's rule
+        (``ROS_PYTHON_CHECK_FIELDS=1`` turns the checks on)."""
         self.store = store
+        if check_fields is None:
+            check_fields = os.environ.get("ROS_PYTHON_CHECK_FIELDS", "") == "1"
+        self.check_fields = check_fields
         self._classes: dict[str, type] = {}
         self._extra: dict[str, tuple[list[Any], list[Any]]] = {}
 
@@ -257,7 +281,8 @@ class MessageFactory:
         name = typename.rsplit("/", 1)[-1]
         field_objs = tuple(_Field(self, fname, spec) for fname, spec in fields)
         namespace: dict[str, Any] = {
-            "__slots__": tuple("_" + f.name for f in field_objs),
+            "__slots__": (*("_" + f.name for f in field_objs), "_check_fields"),
+            "_factory_checks": self.check_fields,
             "_fields": field_objs,
             "__msgtype__": typename,
             "__module__": typename.rsplit("/", 1)[0].replace("/", "."),
@@ -296,6 +321,8 @@ class MessageFactory:
                 )
             elif field.base == "byte":
                 value = [v[0] for v in value] if field.kind in (3, 4) else value[0]
+            elif field.kind == 1:
+                value = _as_c_converts(field.base, value)
             values[field.name] = value
         return cls(**values)
 
@@ -327,3 +354,14 @@ class MessageFactory:
                 value = int(value)
             values[field.name] = value
         return cls(**values)
+
+
+def _as_c_converts(base: str | None, value: Any) -> Any:
+    """What rclpy's C conversion makes of an unchecked scalar (garbage for the wrong type)."""
+    if base in _FLOAT_BOUND:
+        return value if isinstance(value, float) else 0.0
+    if base == "bool":
+        return value is True
+    if base in _NUMERIC:
+        return int(value) if hasattr(value, "__index__") else 0
+    return value

@@ -1,15 +1,20 @@
 """``rclpy.node.Node`` and the entities it creates, with rclpy's signatures and semantics.
 
-Mirrored (Humble and Jazzy): the constructor's keyword arguments; ``declare_parameter(s)`` with
-overrides taking precedence, static typing from the default value (a ``1`` in a parameter file
+Mirrored (Jazzy; Humble where noted): the constructor's keyword arguments (Jazzy's
+``enable_logger_service`` too; ``NotInitializedException`` before ``rclpy.init``);
+``declare_parameter(s)`` with overrides taking precedence (an override rcl read as an empty
+list, ``-p x:=[]`` or ``x: []`` in a file, has no type: the parameter comes back NOT_SET with
+value None, in Humble and Jazzy alike), static typing from the default value (a ``1`` in a parameter file
 for a double parameter raises ``InvalidParameterTypeException``), descriptor ranges enforced
 (``InvalidParameterValueException``) and ``use_sim_time`` declared by the node itself;
 ``create_publisher(msg_type, topic, qos_profile, *, ...)``, ``create_subscription(msg_type,
 topic, callback, qos_profile, *, ...)`` where an int QoS is a KEEP_LAST depth,
-``create_timer(timer_period_sec, callback, callback_group=None, clock=None)``,
+``create_timer(timer_period_sec, callback, callback_group=None, clock=None, autostart=True)``
+(Jazzy; a period of 0 is accepted, a negative one raises RCLError),
 ``create_service(srv_type, srv_name, callback, *, qos_profile=..., callback_group=None)``;
-topic names relative to the namespace, ``~`` for the node's own; publish() refuses a message
-of another type.
+topic names relative to the namespace, ``~`` for the node's own (``topic_name`` is resolved,
+``topic`` and ``srv_name`` are the names as given); publish() refuses a message of another
+type and sends ``bytes`` as serialized data.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rclpy_standin.context import Context
+from rclpy_standin.exceptions import NotInitializedException, RCLError
 from rclpy_standin.logging import RcutilsLogger
 from rclpy_standin.parameter import (
     InvalidParameterTypeException,
@@ -26,6 +32,7 @@ from rclpy_standin.parameter import (
     Parameter,
     ParameterAlreadyDeclaredException,
     ParameterNotDeclaredException,
+    ParameterUninitializedException,
 )
 from rclpy_standin.qos import QoSProfile, as_profile, qos_profile_services_default
 from rclpy_standin.time import S_TO_NS, Clock, ROSClock
@@ -35,22 +42,31 @@ __all__ = ["Client", "Future", "Node", "Publisher", "Service", "Subscription", "
 PARAM_REL_TOL = 1e-6
 
 
+def _override(name: str, value: Any) -> Parameter:
+    """A ``--ros-args`` override as rclpy gets it from rcl: an empty list has no type."""
+    if isinstance(value, list) and not value:
+        return Parameter(name, Parameter.Type.NOT_SET, None)
+    return Parameter(name, value=value)
+
+
 class Publisher:
-    def __init__(self, node: Node, msg_type: type, topic: str, qos_profile: QoSProfile) -> None:
+    def __init__(
+        self, node: Node, msg_type: type, topic: str, qos_profile: QoSProfile, given: str = ""
+    ) -> None:
         self.node = node
         self.msg_type = msg_type
-        self.topic_name = topic
+        self.topic_name = topic  # resolved
+        self.topic = given or topic  # as given, as rclpy's Publisher.topic
         self.qos_profile = qos_profile
         self.published = 0
 
-    @property
-    def topic(self) -> str:
-        return self.topic_name
-
     def publish(self, msg: Any) -> None:
-        if not isinstance(msg, self.msg_type):
+        if isinstance(msg, bytes):  # rclpy: publish_raw, serialized data as it is
+            data = msg
+        elif not isinstance(msg, self.msg_type):
             raise TypeError(f"Expected {self.msg_type}, got {type(msg)}")
-        data = self.node._standin_messages.to_wire(msg)
+        else:
+            data = self.node._standin_messages.to_wire(msg)
         self.published += 1
         self.node.context.deliver(
             self.topic_name, self.msg_type.__msgtype__, self.qos_profile, data
@@ -72,17 +88,15 @@ class Subscription:
         callback: Callable[[Any], None],
         qos_profile: QoSProfile,
         raw: bool,
+        given: str = "",
     ) -> None:
         self.node = node
         self.msg_type = msg_type
-        self.topic_name = topic
+        self.topic_name = topic  # resolved
+        self.topic = given or topic  # as given
         self.callback = callback
         self.qos_profile = qos_profile
         self.raw = raw
-
-    @property
-    def topic(self) -> str:
-        return self.topic_name
 
     def destroy(self) -> None:
         self.node.destroy_subscription(self)
@@ -91,19 +105,21 @@ class Subscription:
 class Timer:
     """rclpy.timer.Timer: ready when the clock passes the next call time; late calls collapse."""
 
-    def __init__(self, callback: Callable[[], None], period_ns: int, clock: Clock) -> None:
+    def __init__(
+        self, callback: Callable[[], None], period_ns: int, clock: Clock, autostart: bool = True
+    ) -> None:
         self.callback = callback
         self.timer_period_ns = period_ns
         self.clock = clock
         self._next = clock.now().nanoseconds + period_ns
-        self._canceled = False
+        self._canceled = not autostart
 
     def is_ready(self) -> bool:
         return not self._canceled and self.clock.now().nanoseconds >= self._next
 
     def call(self) -> None:
         now = self.clock.now().nanoseconds
-        missed = max(0, (now - self._next) // self.timer_period_ns)
+        missed = max(0, (now - self._next) // self.timer_period_ns) if self.timer_period_ns else 0
         self._next += (missed + 1) * self.timer_period_ns
         self.callback()
 
@@ -137,23 +153,27 @@ class Future:
 
 
 class Service:
-    def __init__(self, srv_type: Any, name: str, callback: Callable[[Any, Any], Any]) -> None:
+    def __init__(
+        self, srv_type: Any, name: str, callback: Callable[[Any, Any], Any], given: str = ""
+    ) -> None:
         self.srv_type = srv_type
-        self.srv_name = name
+        self.service_name = name  # resolved (Jazzy's Service.service_name)
+        self.srv_name = given or name  # as given
         self.callback = callback
         self.requests: list[tuple[Any, Future]] = []
 
 
 class Client:
-    def __init__(self, node: Node, srv_type: Any, name: str) -> None:
+    def __init__(self, node: Node, srv_type: Any, name: str, given: str = "") -> None:
         self.node = node
         self.srv_type = srv_type
-        self.srv_name = name
+        self.service_name = name
+        self.srv_name = given or name
 
     def _server(self) -> Service | None:
         for node in self.node.context.nodes:
             for service in node._services:
-                if service.srv_name == self.srv_name and service.srv_type is self.srv_type:
+                if service.service_name == self.service_name and service.srv_type is self.srv_type:
                     return service
         return None
 
@@ -189,12 +209,16 @@ class Node:
         parameter_overrides: list[Parameter] | None = None,
         allow_undeclared_parameters: bool = False,
         automatically_declare_parameters_from_overrides: bool = False,
+        enable_logger_service: bool | None = None,
     ) -> None:
         from rclpy_standin import api  # the installed default context and message factory
 
+        if enable_logger_service is not None and api.distro() == "humble":
+            raise TypeError("__init__() got an unexpected keyword argument 'enable_logger_service'")
+
         self.context = api.get_default_context() if context is None else context
         if not self.context.ok():
-            raise RuntimeError("rclpy.init() has not been called")
+            raise NotInitializedException("cannot create node")
         self._standin_messages = api.message_factory()
         ros_args = self.context.ros_args
         self._name = ros_args.node_name or node_name
@@ -204,13 +228,13 @@ class Node:
         self._parameter_overrides: dict[str, Parameter] = {}
         if use_global_arguments:
             for name, value in ros_args.overrides_for(self.get_fully_qualified_name()).items():
-                self._parameter_overrides[name] = Parameter(name, value=value)
+                self._parameter_overrides[name] = _override(name, value)
         if cli_args:
             from rclpy_standin.context import RosArgs
 
             local = RosArgs.parse(cli_args)
             for name, value in local.overrides_for(self.get_fully_qualified_name()).items():
-                self._parameter_overrides[name] = Parameter(name, value=value)
+                self._parameter_overrides[name] = _override(name, value)
             self._remaps += local.remaps
         for param in parameter_overrides or []:
             self._parameter_overrides[param.name] = param
@@ -374,7 +398,10 @@ class Node:
 
     def get_parameter(self, name: str) -> Parameter:
         if name in self._parameters:
-            return self._parameters[name]
+            parameter = self._parameters[name]
+            if parameter.type_ != Parameter.Type.NOT_SET or self._descriptors[name].dynamic_typing:
+                return parameter
+            raise ParameterUninitializedException(name)  # statically typed, never set
         if self._allow_undeclared_parameters:
             return Parameter(name, Parameter.Type.NOT_SET, None)
         raise ParameterNotDeclaredException(name)
@@ -401,7 +428,7 @@ class Node:
         publisher_class: Any = None,
     ) -> Publisher:
         publisher = Publisher(
-            self, msg_type, self.resolve_topic_name(topic), as_profile(qos_profile)
+            self, msg_type, self.resolve_topic_name(topic), as_profile(qos_profile), topic
         )
         self._publishers.append(publisher)
         return publisher
@@ -419,7 +446,13 @@ class Node:
         raw: bool = False,
     ) -> Subscription:
         subscription = Subscription(
-            self, msg_type, self.resolve_topic_name(topic), callback, as_profile(qos_profile), raw
+            self,
+            msg_type,
+            self.resolve_topic_name(topic),
+            callback,
+            as_profile(qos_profile),
+            raw,
+            topic,
         )
         self._subscriptions.append(subscription)
         self.context.add_reader(subscription)
@@ -431,11 +464,17 @@ class Node:
         callback: Callable[[], None],
         callback_group: Any = None,
         clock: Clock | None = None,
+        autostart: bool | None = None,
     ) -> Timer:
+        from rclpy_standin import api
+
+        if autostart is not None and api.distro() == "humble":
+            raise TypeError("create_timer() got an unexpected keyword argument 'autostart'")
+        autostart = True if autostart is None else autostart
         period_ns = int(float(timer_period_sec) * S_TO_NS)
-        if period_ns <= 0:
-            raise ValueError("timer period must be positive")  # rcl refuses a zero period too
-        timer = Timer(callback, period_ns, self._clock if clock is None else clock)
+        if period_ns < 0:  # rcl_timer_init2: RCL_RET_INVALID_ARGUMENT; 0 is accepted
+            raise RCLError("timer period must be non-negative, at ./src/rcl/timer.c")
+        timer = Timer(callback, period_ns, self._clock if clock is None else clock, autostart)
         self._timers.append(timer)
         return timer
 
@@ -448,7 +487,7 @@ class Node:
         qos_profile: QoSProfile = qos_profile_services_default,
         callback_group: Any = None,
     ) -> Service:
-        service = Service(srv_type, self.resolve_topic_name(srv_name), callback)
+        service = Service(srv_type, self.resolve_topic_name(srv_name), callback, srv_name)
         self._services.append(service)
         return service
 
@@ -460,7 +499,7 @@ class Node:
         qos_profile: QoSProfile = qos_profile_services_default,
         callback_group: Any = None,
     ) -> Client:
-        client = Client(self, srv_type, self.resolve_topic_name(srv_name))
+        client = Client(self, srv_type, self.resolve_topic_name(srv_name), srv_name)
         self._clients.append(client)
         return client
 

@@ -1,7 +1,13 @@
-"""``rclpy.qos``: the QoS profile and policies, with rclpy's names, values and defaults."""
+"""``rclpy.qos``: the QoS profile and policies, with rclpy's names, values and defaults.
+
+As Jazzy's: deadline, lifespan, liveliness and its lease duration are accepted (and kept, not
+modelled); KEEP_LAST with depth 0 warns and the middleware takes its default depth (1 here, as
+Cyclone DDS's default history); Humble does not warn.
+"""
 
 from __future__ import annotations
 
+import warnings
 from enum import IntEnum
 from typing import Any
 
@@ -56,7 +62,17 @@ class LivelinessPolicy(IntEnum):
 class QoSProfile:
     """rclpy's QoSProfile: keyword arguments only; history and/or depth are required."""
 
-    __slots__ = ("_depth", "_durability", "_history", "_reliability")
+    __slots__ = (
+        "_avoid_ros_namespace_conventions",
+        "_deadline",
+        "_depth",
+        "_durability",
+        "_history",
+        "_lifespan",
+        "_liveliness",
+        "_liveliness_lease_duration",
+        "_reliability",
+    )
 
     def __init__(self, **kwargs: Any) -> None:
         assert all("_" + key in self.__slots__ for key in kwargs), (
@@ -69,9 +85,34 @@ class QoSProfile:
         self._history = HistoryPolicy(kwargs["history"])
         if self._history == HistoryPolicy.KEEP_LAST and "depth" not in kwargs:
             raise InvalidQoSProfileException("History set to KEEP_LAST without a depth setting.")
-        self._depth = int(kwargs.get("depth", 0))
+        self._depth = int(kwargs.get("depth", 10))
+        from rclpy_standin import api
+
+        if (
+            self._history == HistoryPolicy.KEEP_LAST
+            and self._depth == 0
+            and api.distro() != "humble"
+        ):
+            warnings.warn(
+                "A zero depth with KEEP_LAST doesn't make sense; no data could be stored. "
+                "This will be interpreted as SYSTEM_DEFAULT",
+                stacklevel=2,
+            )
         self._reliability = ReliabilityPolicy(kwargs.get("reliability", ReliabilityPolicy.RELIABLE))
         self._durability = DurabilityPolicy(kwargs.get("durability", DurabilityPolicy.VOLATILE))
+        from rclpy_standin.time import Duration
+
+        for name in ("lifespan", "deadline", "liveliness_lease_duration"):
+            assert name not in kwargs or isinstance(kwargs[name], Duration), name  # as rclpy
+        self._lifespan = kwargs.get("lifespan")
+        self._deadline = kwargs.get("deadline")
+        self._liveliness = LivelinessPolicy(
+            kwargs.get("liveliness", LivelinessPolicy.SYSTEM_DEFAULT)
+        )
+        self._liveliness_lease_duration = kwargs.get("liveliness_lease_duration")
+        self._avoid_ros_namespace_conventions = bool(
+            kwargs.get("avoid_ros_namespace_conventions", False)
+        )
 
     @property
     def history(self) -> HistoryPolicy:
@@ -88,6 +129,18 @@ class QoSProfile:
     @property
     def durability(self) -> DurabilityPolicy:
         return self._durability
+
+    @property
+    def deadline(self) -> Any:
+        return self._deadline
+
+    @property
+    def lifespan(self) -> Any:
+        return self._lifespan
+
+    @property
+    def liveliness(self) -> LivelinessPolicy:
+        return self._liveliness
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, QoSProfile):

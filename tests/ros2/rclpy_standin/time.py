@@ -92,9 +92,16 @@ class Time:
 
 
 class Clock:
-    """rclpy.clock.Clock(*, clock_type=ClockType.SYSTEM_TIME): here, the context's time."""
+    """rclpy.clock.Clock(*, clock_type=ClockType.SYSTEM_TIME): here, the simulated time of the
+    given context or, as rclpy's needs none, of the default context."""
 
-    def __init__(self, *, clock_type: ClockType = ClockType.SYSTEM_TIME, context: Context) -> None:
+    def __init__(
+        self, *, clock_type: ClockType = ClockType.SYSTEM_TIME, context: Context | None = None
+    ) -> None:
+        if context is None:
+            from rclpy_standin import api
+
+            context = api.get_default_context()
         self._clock_type = clock_type
         self._context = context
 

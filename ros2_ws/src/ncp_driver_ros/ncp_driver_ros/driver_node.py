@@ -5,7 +5,10 @@ All behaviour (decoding, the model, state resets, limits, the watchdog, counters
 publishes what the pipeline returns, and reports diagnostics:
 
 - camera (sensor_msgs/Image or CompressedImage), sensor-data QoS with depth 1: a frame that
-  arrives while the previous one is processed replaces the queued one, so no queue builds up;
+  arrives while the previous one is processed replaces the queued one, so no queue builds up.
+  Subscribed with ``raw=True``: the callback gets the CDR bytes and
+  ``ncp_driver.images.read_image`` (the bag reader's too) views the pixels in them, so a 7 MB
+  full-resolution frame is never copied or turned into a Python message;
 - auto mode (std_msgs/Bool), reliable: engaging resets the recurrent state (in the pipeline);
 - optional speed (AckermannDriveStamped drive.speed) for the lateral-acceleration limit, the
   latest for ``speed_timeout_s`` (``ncp_driver.runtime.speed``, as in the replay);
@@ -23,6 +26,7 @@ published while ``publish_when_manual`` is true (the drive-by-wire gate decides)
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import traceback
 from typing import Any
@@ -47,14 +51,16 @@ from std_msgs.msg import Bool, Float32, Float32MultiArray
 from std_srvs.srv import Trigger
 
 from ncp_driver.errors import NcpDriverError
-from ncp_driver.runtime import FrameStatus, SteeringModel, SteeringPipeline
+from ncp_driver.images import IMAGE_TYPES, CorruptImage, ImageDecodeError, read_image
+from ncp_driver.runtime import AutoModeWatch, FrameStatus, SteeringModel, SteeringPipeline
 from ncp_driver.runtime.commands import command_message, float32_message, neurons_message
 from ncp_driver.runtime.speed import LatestSpeed, message_speed
 from ncp_driver.runtime.steering import steering_wheel_angle
+from ncp_driver_ros.entry import interrupted
 from ncp_driver_ros.errors import StartupError
 from ncp_driver_ros.messages import DiagnosticTypes, diagnostics_message, ros_message_types
 from ncp_driver_ros.monitor import DriverMonitor, Level, ModelInfo
-from ncp_driver_ros.settings import ParamSpec, build_settings, parameter_specs
+from ncp_driver_ros.settings import ParamSpec, build_settings, checked_value, parameter_specs
 
 __all__ = ["CAMERA_QOS", "COMMAND_QOS", "DriverNode", "main"]
 
@@ -89,8 +95,6 @@ AUDIT_QOS = QoSProfile(
     reliability=ReliabilityPolicy.RELIABLE,
     durability=DurabilityPolicy.VOLATILE,
 )
-
-_LOG_LEVEL = {Level.OK: "info", Level.WARN: "warning", Level.ERROR: "error", Level.STALE: "warning"}
 
 
 def _descriptor(spec: ParamSpec) -> ParameterDescriptor:
@@ -139,7 +143,7 @@ class DriverNode(Node):
         self._settings = settings
         self._types = ros_message_types()
         self._diagnostic_types = DiagnosticTypes.from_ros()
-        self._autonomous = False
+        self._mode = AutoModeWatch(config.auto_mode_timeout_s)
         self._speed = LatestSpeed(config.speed_timeout_s)
         self._last_level: Level | None = None
         info = ModelInfo(
@@ -167,9 +171,11 @@ class DriverNode(Node):
         self._diagnostics_pub = self.create_publisher(
             DiagnosticArray, settings.diagnostics_topic, AUDIT_QOS
         )
-        camera_type = CompressedImage if settings.camera_transport == "compressed" else Image
+        compressed = settings.camera_transport == "compressed"
+        camera_type = CompressedImage if compressed else Image
+        self._camera_msgtype = IMAGE_TYPES[1] if compressed else IMAGE_TYPES[0]
         self._camera_sub = self.create_subscription(
-            camera_type, settings.camera, self._on_image, CAMERA_QOS
+            camera_type, settings.camera, self._on_image, CAMERA_QOS, raw=True
         )
         self._auto_sub = self.create_subscription(
             Bool, settings.auto_mode_topic, self._on_auto_mode, AUTO_MODE_QOS
@@ -203,7 +209,7 @@ class DriverNode(Node):
                     f"{' in ' + spec.constraints if spec.constraints else ''} (a double needs a "
                     "decimal point in YAML: 3.0, not 3)"
                 ) from exc
-            values[spec.name] = parameter.value
+            values[spec.name] = checked_value(spec, parameter.value)
         return values
 
     # --- callbacks ------------------------------------------------------------------------
@@ -211,11 +217,23 @@ class DriverNode(Node):
     def _now(self) -> float:
         return float(self.get_clock().now().nanoseconds) * 1e-9
 
-    def _on_image(self, msg: Any) -> None:
+    def _on_image(self, data: bytes) -> None:
         now = self._now()
+        try:
+            msg: Any = read_image(data, self._camera_msgtype)
+        except ImageDecodeError as exc:  # the pipeline rejects and counts it
+            msg = CorruptImage(f"camera message does not read: {exc}")
+        except Exception as exc:  # nothing after start may stop the node
+            self._internal_error("camera callback", exc)
+            return
+        self._on_frame(msg, now)
+
+    def _on_frame(self, msg: Any, now: float) -> None:
+        """One camera message (any object with the Image or CompressedImage fields)."""
         try:
             if self._speed_sub is not None:
                 self._pipeline.set_speed(self._speed.value(now))
+            self._apply_mode(now)
             result = self._pipeline.process_image(msg, now=now)
             # The pipeline gives a command only for a fresh, usable frame (never a repeat), so
             # a command here is never one the watchdog would hold back.
@@ -253,16 +271,30 @@ class DriverNode(Node):
     def _on_auto_mode(self, msg: Any) -> None:
         now = self._now()
         try:
-            autonomous = bool(msg.data)
-            if autonomous != self._autonomous:
-                kept = self._pipeline.config.manual_mode == "shadow"
-                engaged = "auto mode engaged: " + ("state kept (shadow)" if kept else "state reset")
-                self.get_logger().info(engaged if autonomous else "auto mode released")
-            self._autonomous = autonomous
-            self._pipeline.set_autonomous(autonomous, stamp=now)
+            self._mode.update(bool(msg.data), now)
             self._monitor.on_auto_mode(now)
+            self._apply_mode(now)
         except Exception as exc:
             self._internal_error("auto-mode callback", exc)
+
+    def _apply_mode(self, now: float) -> None:
+        """Give the pipeline the mode the flag says now (manual once the flag went silent)."""
+        autonomous = self._mode.autonomous(now)
+        if autonomous == self._pipeline.autonomous:
+            return
+        if autonomous:
+            kept = self._pipeline.config.manual_mode == "shadow"
+            self.get_logger().info(
+                "auto mode engaged: " + ("state kept (shadow)" if kept else "state reset")
+            )
+        elif self._mode.expired(now):
+            self.get_logger().error(
+                f"auto-mode flag silent for {self._mode.age(now):.2f} s (auto_mode_timeout_s "
+                f"{self._mode.timeout_s:g}): manual assumed, nothing autonomous commanded"
+            )
+        else:
+            self.get_logger().info("auto mode released")
+        self._pipeline.set_autonomous(autonomous, stamp=now)
 
     def _on_speed(self, msg: Any) -> None:
         try:
@@ -285,19 +317,35 @@ class DriverNode(Node):
     def _on_diagnostics(self) -> None:
         now = self._now()
         try:
+            self._apply_mode(now)
             report = self._monitor.report(
-                now, self._pipeline.stats, self._pipeline.watchdog_tripped(now), self._autonomous
+                now,
+                self._pipeline.stats,
+                self._pipeline.watchdog_tripped(now),
+                self._pipeline.autonomous,
+                auto_mode_silent_s=self._mode.age(now) if self._mode.expired(now) else None,
             )
             stamp = self.get_clock().now().to_msg()
             self._diagnostics_pub.publish(
                 diagnostics_message(self._types, self._diagnostic_types, report, stamp)
             )
             if report.level != self._last_level:
-                log = getattr(self.get_logger(), _LOG_LEVEL[report.level])
-                log(f"diagnostics {report.level.name}: {report.message}")
                 self._last_level = report.level
+                self._log_level_change(
+                    report.level, f"diagnostics {report.level.name}: {report.message}"
+                )
         except Exception as exc:
             self._internal_error("diagnostics timer", exc)
+
+    def _log_level_change(self, level: Level, text: str) -> None:
+        """One call site per severity: rclpy refuses a severity change at one call site."""
+        logger = self.get_logger()
+        if level == Level.OK:
+            logger.info(text)
+        elif level == Level.ERROR:
+            logger.error(text)
+        else:  # WARN, STALE
+            logger.warning(text)
 
     def _internal_error(self, where: str, exc: Exception) -> None:
         self._monitor.on_internal_error(where, exc)
@@ -308,24 +356,46 @@ class DriverNode(Node):
 
 
 def main(args: list[str] | None = None) -> int:
-    """``ros2 run ncp_driver_ros driver``: 0 after Ctrl-C or a launch shutdown, 1 if it cannot start."""
+    """``ros2 run ncp_driver_ros driver``: 0 after Ctrl-C or a launch shutdown, 1 if it cannot start.
+
+    Ctrl-C ends with 0 and no traceback wherever it lands: while the node is made or the model
+    loads, in ``spin`` (KeyboardInterrupt, or rclpy's RCLError "the given context is not valid"
+    when rclpy's signal handler shut the context down under the wait set or the node being
+    made), or while the node is taken down. (Before this: ``ncp_driver_ros.entry``.)
+    """
     rclpy.init(args=args)
+    try:
+        return _run()
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C while shutting down
+            rclpy.try_shutdown()
+
+
+def _run() -> int:
     try:
         node = DriverNode()
     except StartupError as exc:
+        if interrupted(exc):  # a Ctrl-C inside onnxruntime while the model loaded
+            return 0
         get_logger(NODE_NAME).fatal(f"cannot start: {exc}")
-        rclpy.try_shutdown()
         return 1
-    except (KeyboardInterrupt, ExternalShutdownException):  # stopped while loading the model
-        rclpy.try_shutdown()
+    except ExternalShutdownException:  # stopped while loading the model
+        return 0
+    except RuntimeError:  # RCLError: SIGINT shut the context down while the node was made
+        if rclpy.ok():
+            raise
         return 0
     try:
         rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
+    except ExternalShutdownException:
         pass
+    except RuntimeError:  # RCLError (a RuntimeError) from a context that SIGINT shut down
+        if rclpy.ok():
+            raise
     finally:
         node.destroy_node()
-        rclpy.try_shutdown()
     return 0
 
 

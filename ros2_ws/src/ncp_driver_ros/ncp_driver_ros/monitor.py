@@ -6,7 +6,8 @@ Pure: the node tells the monitor about frames, auto-mode messages and errors, th
 Levels (openpilot's and Autoware's conventions):
 
 - ERROR: the watchdog holds commands back (no usable frame within ``watchdog_timeout_s``), or
-  no frame arrived within ``startup_timeout_s`` of start.
+  no frame arrived within ``startup_timeout_s`` of start, or the auto-mode flag was heard but
+  not within ``auto_mode_timeout_s`` (manual assumed).
 - WARN: waiting for the first frame; frames dropped above ``warn_drop_ratio`` in the period;
   processing latency p99 above ``warn_latency_p99_ms``; limits changed more than
   ``warn_limited_ratio`` of the period's commands; rejected, stale or non-finite frames in the
@@ -138,9 +139,15 @@ class DriverMonitor:
         self._last_internal_error = f"{where}: {type(error).__name__}: {error}"
 
     def report(
-        self, now: float, stats: PipelineStats, watchdog_tripped: bool, autonomous: bool
+        self,
+        now: float,
+        stats: PipelineStats,
+        watchdog_tripped: bool,
+        autonomous: bool,
+        auto_mode_silent_s: float | None = None,
     ) -> HealthReport:
-        """The period's report; starts the next period."""
+        """The period's report; starts the next period. ``auto_mode_silent_s``: how long the
+        auto-mode flag has been silent when that is past its timeout (None otherwise)."""
         self._start(now)
         s = self._settings
         counters = _Counters.of(stats)
@@ -172,6 +179,11 @@ class DriverMonitor:
                 warnings.append(f"waiting for the first camera frame on {s.camera}")
         elif watchdog_tripped:
             errors.append("watchdog: no usable frame in time, commands held back")
+        if auto_mode_silent_s is not None:
+            errors.append(
+                f"no message on {s.auto_mode_topic} for {auto_mode_silent_s:.1f} s: manual "
+                "assumed, nothing autonomous commanded"
+            )
         if drop_ratio > s.warn_drop_ratio:
             warnings.append(f"{drop_ratio:.0%} of frames dropped")
         if not math.isnan(p99) and p99 * 1000.0 > s.warn_latency_p99_ms:
@@ -221,6 +233,7 @@ class DriverMonitor:
         values += [
             ("autonomous", str(autonomous).lower()),
             ("auto_mode_messages", str(self._auto_messages)),
+            ("auto_mode", "silent" if auto_mode_silent_s is not None else "ok"),
             ("watchdog", "holding commands" if watchdog_tripped else "ok"),
             ("internal_errors", str(self._internal_errors)),
             ("provider", stats.provider or self._model.provider),

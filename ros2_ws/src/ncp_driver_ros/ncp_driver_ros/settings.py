@@ -17,6 +17,7 @@ from ncp_driver import topics
 from ncp_driver.errors import ConfigError
 from ncp_driver.runtime import PipelineConfig
 from ncp_driver.runtime.config import MANUAL_MODES, PROVIDERS
+from ncp_driver_ros.errors import StartupError
 
 __all__ = [
     "PIPELINE_DESCRIPTIONS",
@@ -24,6 +25,7 @@ __all__ = [
     "NodeSettings",
     "ParamSpec",
     "build_settings",
+    "checked_value",
     "parameter_specs",
     "parameter_table",
 ]
@@ -80,6 +82,9 @@ PIPELINE_DESCRIPTIONS: dict[str, str] = {
     "needs speed_topic; no command while the speed is unknown).",
     "watchdog_timeout_s": "No usable frame for this long: no commands (the drive-by-wire must "
     "time out on their stamps) and diagnostics go to ERROR.",
+    "auto_mode_timeout_s": "No auto-mode message for this long: the car is treated as manual "
+    "(nothing autonomous is commanded) and diagnostics go to ERROR; the flag's publisher must "
+    "repeat it faster than this.",
     "reset_gap_s": "A gap between frame stamps longer than this resets the recurrent state.",
     "min_elapsed_s": "Lower clamp of the model's elapsed time between frames, s.",
     "max_elapsed_s": "Upper clamp of the model's elapsed time between frames, s.",
@@ -101,6 +106,7 @@ _PIPELINE_RANGES: dict[str, tuple[float, float]] = {
     "max_curvature_rate": (0.0, 100.0),
     "max_lateral_accel": (0.0, 50.0),
     "watchdog_timeout_s": (0.0, 60.0),
+    "auto_mode_timeout_s": (0.05, 60.0),
     "reset_gap_s": (0.0, 3600.0),
     "min_elapsed_s": (0.0, 10.0),
     "max_elapsed_s": (0.0, 10.0),
@@ -329,6 +335,46 @@ def parameter_table() -> str:
             f"| `{spec.name}` | {cell(spec.default)} | {spec.constraints} | {description} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _type_name(default: ParamValue) -> str:
+    if isinstance(default, bool):
+        return "a bool (true or false)"
+    if isinstance(default, int):
+        return "an integer"
+    if isinstance(default, float):
+        return "a double (with a decimal point: 3.0, not 3)"
+    if isinstance(default, str):
+        return "a string"
+    return "a list of strings, e.g. [cpu]"
+
+
+def checked_value(spec: ParamSpec, value: Any) -> Any:
+    """The declared value of ``spec`` if it has the spec's type; StartupError naming it if not.
+
+    rclpy gives a parameter overridden with an empty list (``-p name:=[]``, ``name: []`` in a
+    parameter file) back with no type and the value None instead of refusing it.
+    """
+    default = spec.default
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, float)
+    elif isinstance(default, str):
+        ok = isinstance(value, str)
+    else:
+        items = _plain(value) if value is not None else None
+        ok = isinstance(items, tuple) and all(isinstance(item, str) for item in items)
+    if ok:
+        return value
+    got = "no value (an empty list [] sets none)" if value is None else repr(value)
+    choices = f"; {spec.constraints}" if spec.constraints else ""
+    raise StartupError(
+        f"bad parameter {spec.name!r}: got {got}, expected {_type_name(default)}{choices} "
+        f"(default {spec.ros_default!r}); fix it in the parameter file or the -p override"
+    )
 
 
 def _plain(value: Any) -> Any:

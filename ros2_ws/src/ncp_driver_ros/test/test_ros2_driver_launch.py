@@ -117,6 +117,7 @@ class TestDriverOnRos2(unittest.TestCase):
         sent: set[tuple[int, int]] = set()
         end = time.monotonic() + TIMEOUT_S
         while len(commands) < 10 and time.monotonic() < end:
+            auto.publish(Bool(data=True))  # the flag repeats (auto_mode_timeout_s)
             msg = _frame(node, level=0.4 + 0.1 * (len(sent) % 3))
             camera.publish(msg)
             sent.add((msg.header.stamp.sec, msg.header.stamp.nanosec))
