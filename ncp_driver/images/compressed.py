@@ -133,11 +133,15 @@ def _ends_grey(image: np.ndarray, reduce: int) -> bool:
     When the entropy-coded data ends before the last block (a truncated frame with an end
     marker appended, a size header larger than the data), libjpeg warns "premature end of data
     segment" (OpenCV only prints it) and decodes the missing blocks as exact mid-grey
-    (128, 128, 128). A camera frame whose bottom rows are that exact value across the whole
-    width does not occur (sensor noise); those rows are one block row at the decoded scale.
+    (128, 128, 128). A camera frame whose bottom block row is that exact value across the whole
+    width, under content that is not, does not occur (sensor noise). A frame that is mid-grey
+    all over is accepted: it cannot be told from a truncation in its first block, and holds
+    nothing to steer by either way.
     """
     rows = max(1, 8 // reduce)
-    return bool((image[-rows:] == 128).all())
+    if not bool((image[-rows:] == 128).all()):
+        return False
+    return not bool((image == 128).all())
 
 
 def _jpeg_complete(data: np.ndarray) -> bool:

@@ -328,3 +328,8 @@ def test_a_stale_frame_is_not_decoded_on_the_car(toy_path: Path) -> None:
     result = pipe.process_image(msg, now=2.0)
     assert result.status == "stale" and pipe.stats.frames_stale == 1
     assert pipe.stats.rejections == {}
+
+
+def test_a_frame_mid_grey_all_over_is_not_taken_for_a_truncated_one(toy_path: Path) -> None:
+    grey = np.full((120, 200, 3), 128, np.uint8)
+    assert pipeline(toy_path).process_image(compressed_message(grey, 1.0)).ok
