@@ -2,10 +2,11 @@
 """The HTML report of a replay, with every analysis the replay and model allow.
 
     python analysis/report.py REPLAY_DIR --out report.html [--model MODEL] [--drive DRIVE.h5]
-        [--title TEXT] [--max-frames 300]
+        [--title TEXT] [--max-frames 300] [--sim SIM_DIR]
 
 Analyses that cannot run (no neurons.csv, no LTC parameters, a non-recurrent model, no drive
-file for saliency) are listed in the report's "Analyses not run" section.
+file for saliency) are listed in the report's "Analyses not run" section. ``--sim`` adds the
+closed-loop section from an ``ncp-sim --out`` directory.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--title", default="NCP drive audit")
     parser.add_argument("--max-frames", type=int, default=300, help="frames for Lipschitz")
     parser.add_argument("--saliency-frames", type=int, default=16)
+    parser.add_argument("--sim", type=Path, help="an ncp-sim --out directory: closed-loop section")
     args = parser.parse_args(argv)
     try:
         replay = load_replay(args.replay)
@@ -48,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
             max_frames=args.max_frames,
             replay=replay,
             no_saliency_reason="no --drive file given",
+            sim_dir=args.sim,
         )
         print(page)
     except NcpDriverError as exc:

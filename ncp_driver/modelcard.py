@@ -39,10 +39,22 @@ from ncp_driver.errors import CardError
 from ncp_driver.exitcodes import EPILOG, PROBLEM, USAGE, run_command
 from ncp_driver.preprocessing import to_model_input
 
-__all__ = ["CardFigures", "evaluate", "main", "validation_error", "verify"]
+__all__ = [
+    "CardFigures",
+    "closed_loop_figures",
+    "evaluate",
+    "main",
+    "update_closed_loop",
+    "validation_error",
+    "verify",
+]
 
 RTOL = 1e-2  # figures agree within 1 % (or ATOL): other CPUs and library versions round differently
 ATOL = 1e-5
+# Closed loop amplifies last-bit differences between CPUs: a takeover count may move by one, the
+# distance driven autonomously by a few per cent.
+CLOSED_LOOP_COUNT_TOLERANCE = 1
+CLOSED_LOOP_KM_RTOL = 0.05
 WARNING = (
     "This model has only ever seen SYNTHETIC roads rendered by ncp_driver.synth. It has not been "
     "trained or tested on a real camera, a real road or a real car. It exists to show the stack "
@@ -56,6 +68,7 @@ class CardFigures:
 
     validation: dict[str, float]
     replay: dict[str, dict[str, float | None]]
+    closed_loop: list[dict[str, Any]] | None = None
 
 
 def _synth_h5(seed: int, duration_s: float, path: Path) -> Path:
@@ -126,6 +139,66 @@ def _replay_metrics(
     return {mode: m.to_dict() for mode, m in result.metrics().items()}
 
 
+def closed_loop_figures(model: Path, spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """Takeovers per km at each noise level of ``spec`` (``ncp-sim`` on its road set)."""
+    import os
+
+    from ncp_driver.runtime import PipelineConfig
+    from ncp_driver.sim import RunTask, SimSettings, open_driver, run_all, summarise
+
+    settings = SimSettings(
+        roads=int(spec["roads"]),
+        road_m=float(spec["road_m"]),
+        seed=int(spec["seed"]),
+        noise_levels=tuple(float(v) for v in spec["noise_levels"]),
+        compute_s=float(spec["compute_s"]),
+    )
+    driver = open_driver(model.stem, model, settings, PipelineConfig())
+    tasks = [
+        RunTask(driver, level, seed, None, None)
+        for level in settings.noise_levels
+        for seed in settings.road_seeds
+    ]
+    results = run_all(tasks, settings, os.cpu_count() or 1)
+    out = []
+    for level in settings.noise_levels:
+        runs = [r["figures"] for t, r in zip(tasks, results, strict=True) if t.noise_std == level]
+        total = summarise(runs)
+        out.append(
+            {
+                "noise_std": level,
+                "takeovers": total["takeovers"],
+                "autonomous_km": total["autonomous_km"],
+                "takeovers_per_km": total["takeovers_per_km"],
+                "takeovers_per_km_95": total["takeovers_per_km_95"],
+            }
+        )
+    return out
+
+
+def _closed_loop_problems(got: list[dict[str, Any]], stated: list[dict[str, Any]]) -> list[str]:
+    problems = []
+    by_level = {row["noise_std"]: row for row in got}
+    for row in stated:
+        mine = by_level.get(row["noise_std"])
+        if mine is None:
+            problems.append(f"closed loop noise {row['noise_std']}: not recomputed")
+            continue
+        if abs(mine["takeovers"] - row["takeovers"]) > CLOSED_LOOP_COUNT_TOLERANCE:
+            problems.append(
+                f"closed loop noise {row['noise_std']}: {mine['takeovers']} takeovers, the card "
+                f"says {row['takeovers']} (tolerance {CLOSED_LOOP_COUNT_TOLERANCE})"
+            )
+        if not math.isclose(
+            mine["autonomous_km"], row["autonomous_km"], rel_tol=CLOSED_LOOP_KM_RTOL
+        ):
+            problems.append(
+                f"closed loop noise {row['noise_std']}: {mine['autonomous_km']:.3f} km "
+                f"autonomous, the card says {row['autonomous_km']:.3f}"
+            )
+    return problems
+
+
 def evaluate(card_doc: dict[str, Any], model: Path, work: Path) -> CardFigures:
     """Recompute the card's figures for ``model`` from the seeds in ``card_doc``."""
     data = card_doc["training"]["data"]
@@ -136,7 +209,9 @@ def evaluate(card_doc: dict[str, Any], model: Path, work: Path) -> CardFigures:
     training = card_doc["training"]
     validation = validation_error(model, val, int(training["seq_len"]), int(training["stride"]))
     replayed = _replay_metrics(model, card_doc["replay"]["drive"], work)
-    return CardFigures(validation=validation, replay=replayed)
+    closed = card_doc.get("closed_loop")
+    loop = closed_loop_figures(model, closed["settings"]) if closed else None
+    return CardFigures(validation=validation, replay=replayed, closed_loop=loop)
 
 
 def _close(a: float | None, b: float | None) -> bool:
@@ -166,6 +241,8 @@ def verify(card_path: Path, work: Path | None = None) -> list[str]:
             got = figures.replay[mode][name]
             if not _close(got, value):
                 problems.append(f"replay {mode} {name}: {got}, the card says {value}")
+    if doc.get("closed_loop") and figures.closed_loop is not None:
+        problems += _closed_loop_problems(figures.closed_loop, doc["closed_loop"]["figures"])
     return problems
 
 
@@ -216,13 +293,39 @@ through the on-car pipeline (`ncp-replay`): predicted against driven curvature (
 | --- | --- | --- | --- | --- |
 {rows}
 
-## Reproduce
+{_closed_loop_markdown(doc)}## Reproduce
 ```
 python -m ncp_driver.modelcard verify models/{Path(doc["model"]).with_suffix(".card.json").name}
 ```
-regenerates the drives from their seeds and recomputes every figure above (within {RTOL:.0%});
+regenerates the drives from their seeds and recomputes every figure above (within {RTOL:.0%};
+closed-loop takeover counts within {CLOSED_LOOP_COUNT_TOLERANCE}, autonomous distance within {CLOSED_LOOP_KM_RTOL:.0%});
 `tests/replay` runs it. Retraining with the command above was run once; whether a second run
 gives the same weights was not checked.
+"""
+
+
+def _closed_loop_markdown(doc: dict[str, Any]) -> str:
+    closed = doc.get("closed_loop")
+    if not closed:
+        return ""
+    spec = closed["settings"]
+    rows = "\n".join(
+        f"| {r['noise_std']:g} | {r['takeovers']} | {r['autonomous_km']:.2f} | "
+        f"{r['takeovers_per_km']:.1f} | {r['takeovers_per_km_95'][0]:.1f}-"
+        f"{r['takeovers_per_km_95'][1]:.1f} |"
+        for r in closed["figures"]
+    )
+    return f"""## Closed loop (`ncp-sim`)
+The model steers a simulated car through the on-car pipeline on {spec["roads"]} procedural roads
+(seeds {spec["seed"]}-{spec["seed"] + spec["roads"] - 1}, {spec["road_m"]:g} m each, none of them a
+training road), with input noise of the paper's levels; a virtual safety driver takes over when
+the car leaves its lane (docs/sim.md). Actuator: 0.1 s delay + {spec["compute_s"]:g} s compute time,
+0.2 s lag. `{closed["command"]}`
+
+| noise std | takeovers | autonomous km | takeovers per km | 95 % interval |
+| --- | --- | --- | --- | --- |
+{rows}
+
 """
 
 
@@ -257,12 +360,33 @@ def write(
         },
         "replay": {"drive": doc_extra["replay_drive"]},
     }
+    if "closed_loop" in doc_extra:  # evaluated with the rest below
+        doc["closed_loop"] = {"settings": doc_extra["closed_loop"]["settings"]}
     with tempfile.TemporaryDirectory() as tmp:
         figures = evaluate(doc, model, Path(tmp))
     doc["validation"] = figures.validation
     doc["replay"]["metrics"] = figures.replay
+    if "closed_loop" in doc_extra:
+        doc["closed_loop"] = {
+            **doc_extra["closed_loop"],
+            "figures": closed_loop_figures(model, doc_extra["closed_loop"]["settings"]),
+        }
     from ncp_driver.bags.output import atomic_file, write_json
 
+    write_json(card_path, doc, force=True)
+    with atomic_file(card_path.with_suffix("").with_suffix(".md"), force=True) as tmp:
+        tmp.write_text(_markdown(doc))
+    return doc
+
+
+def update_closed_loop(card_path: Path, spec: dict[str, Any]) -> dict[str, Any]:
+    """Compute the closed-loop figures of the card's model and rewrite the card and its page."""
+    from ncp_driver.bags.output import atomic_file, write_json
+
+    card_path = Path(card_path)
+    doc = json.loads(card_path.read_text())
+    model = card_path.parent / doc["model"]
+    doc["closed_loop"] = {**spec, "figures": closed_loop_figures(model, spec["settings"])}
     write_json(card_path, doc, force=True)
     with atomic_file(card_path.with_suffix("").with_suffix(".md"), force=True) as tmp:
         tmp.write_text(_markdown(doc))
@@ -276,6 +400,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     check = sub.add_parser("verify", help="recompute a card's figures and compare")
     check.add_argument("card", type=Path)
+    loop = sub.add_parser(
+        "closed-loop",
+        help="(re)compute a card's closed-loop figures from its spec and rewrite the card",
+    )
+    loop.add_argument("card", type=Path)
+    loop.add_argument("--spec", type=Path, required=True, help="JSON with a closed_loop entry")
     make = sub.add_parser("write", help="make a card after training (see models/README.md)")
     make.add_argument("--checkpoint", type=Path, required=True, help="the checkpoint exported")
     make.add_argument("--model", type=Path, required=True, help="the exported .onnx file")
@@ -293,6 +423,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{args.card}: every figure reproduces (within {RTOL:.0%})")
             return None
         spec = json.loads(args.spec.read_text())
+        if args.command == "closed-loop":
+            doc = update_closed_loop(args.card, spec["closed_loop"])
+            print(json.dumps(doc["closed_loop"]["figures"], indent=2))
+            return 0
         doc = write(args.checkpoint, args.model, args.model.with_suffix(".card.json"), spec)
         print(
             json.dumps(

@@ -30,6 +30,7 @@ __all__ = [
     "ODOMETRY",
     "STEERING_WHEEL",
     "TYPES",
+    "VEHICLE_ODOMETRY",
     "absolute",
 ]
 
@@ -52,6 +53,7 @@ CAMERA_COMPRESSED = "camera/image_raw/compressed"  # sensor_msgs/msg/CompressedI
 AUTO_MODE = "vehicle/autonomous"  # std_msgs/msg/Bool, True while the car drives itself
 GPS = "gps/fix"  # sensor_msgs/msg/NavSatFix
 HUMAN_STEERING = "vehicle/steering"  # ackermann_msgs/msg/AckermannDriveStamped, what the car did
+VEHICLE_ODOMETRY = "odom"  # nav_msgs/msg/Odometry, the vehicle's motion (ncp-sim: the true state)
 
 # Outputs (what the node publishes and the replay writes).
 COMMAND = "ncp/steering_cmd"  # ackermann_msgs/msg/AckermannDriveStamped
@@ -67,6 +69,7 @@ TYPES: dict[str, str] = {
     AUTO_MODE: BOOL,
     GPS: NAVSATFIX,
     HUMAN_STEERING: ACKERMANN_STAMPED,
+    VEHICLE_ODOMETRY: ODOMETRY,
     COMMAND: ACKERMANN_STAMPED,
     CURVATURE: FLOAT32,
     NEURONS: FLOAT32_ARRAY,

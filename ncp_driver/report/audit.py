@@ -38,11 +38,13 @@ def write_audit_report(
     max_frames: int = 300,
     replay: Replay | None = None,
     no_saliency_reason: str = "no frames given for VisualBackProp",
+    sim_dir: Path | None = None,
 ) -> Path:
     """Write the page; analyses that cannot run are listed in an "Analyses not run" section.
 
     ``saliency_frames`` is ``(stamps, preprocessed uint8 frames)`` for VisualBackProp; ``model``
-    defaults to the one named in the replay's metrics.json.
+    defaults to the one named in the replay's metrics.json; ``sim_dir`` (an ``ncp-sim --out``
+    directory) adds the closed-loop section.
     """
     replay = replay or load_replay(replay_dir)
     model = model or replay.model_path
@@ -66,5 +68,11 @@ def write_audit_report(
             skipped[name] = str(exc)
     sections = [ReportSection("Analyses not run", table=skipped)] if skipped else []
     return write_report(
-        replay_dir, out_html, title=title, figures=figures, sections=sections, replay=replay
+        replay_dir,
+        out_html,
+        title=title,
+        figures=figures,
+        sections=sections,
+        replay=replay,
+        sim_dir=sim_dir,
     )

@@ -165,12 +165,18 @@ def write_report(
     figures: Mapping[str, FigureSource] | None = None,
     sections: Sequence[ReportSection] = (),
     replay: Replay | None = None,
+    sim_dir: Path | str | None = None,
 ) -> Path:
     """Write the HTML report of a replay directory; returns the page's path.
 
     ``figures`` (caption -> matplotlib figure, PNG bytes or PNG file) go into an "Analyses"
-    section (saliency overlays, PCA, Lipschitz ...); ``sections`` are appended after it.
+    section (saliency overlays, PCA, Lipschitz ...); ``sections`` are appended after it;
+    ``sim_dir`` (an ``ncp-sim --out`` directory) adds the closed-loop section last.
     """
+    if sim_dir is not None:
+        from ncp_driver.report.closed_loop import closed_loop_section
+
+        sections = [*sections, closed_loop_section(sim_dir)]
     out = Path(out_html)
     if out.is_dir():
         raise ReportError(f"{out} is a directory: give the report's file name")

@@ -20,7 +20,7 @@ header, so its stamp is the bag timestamp.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +35,14 @@ from ncp_driver.synth.simulate import Drive
 if TYPE_CHECKING:
     from rosbags.typesys.store import Typestore
 
-__all__ = ["ENCODINGS", "Message", "StreamSpec", "drive_messages", "stream_specs"]
+__all__ = [
+    "ENCODINGS",
+    "Message",
+    "StreamSpec",
+    "camera_message",
+    "drive_messages",
+    "stream_specs",
+]
 
 ENCODINGS = ("rgb8", "bgr8")
 
@@ -103,8 +110,12 @@ def drive_messages(
     compressed: bool = False,
     encoding: str = "rgb8",
     jpeg_quality: int = 90,
+    camera: Iterable[Message] | None = None,
 ) -> Iterator[Message]:
-    """Every message of the drive in timestamp order; frames are rendered as they come."""
+    """Every message of the drive in timestamp order; frames are rendered as they come.
+
+    ``camera``: the camera messages, made elsewhere (in time order), instead of rendering.
+    """
     if encoding not in ENCODINGS:
         raise SynthError(f"encoding {encoding!r} must be one of {list(ENCODINGS)}")
     if not 1 <= jpeg_quality <= 100:
@@ -112,7 +123,9 @@ def drive_messages(
     factory = _Factory(typestore)
     specs = stream_specs(drive, compressed)
     streams = [
-        _camera(drive, factory, specs[0], render, compressed, encoding, jpeg_quality),
+        iter(camera)
+        if camera is not None
+        else _camera(drive, factory, specs[0], render, compressed, encoding, jpeg_quality),
         _gps(drive, factory, specs[1]),
         _mode(drive, factory, specs[2]),
         _steering(drive, factory, specs[3]),
@@ -140,32 +153,60 @@ def _camera(
     stamps = drive.camera.stamps_ns
     for i in range(stamps.size):
         stamp = int(stamps[i])
-        rgb = render(i)
-        header = factory.header(stamp, "camera", i)
-        if compressed:
-            ok, jpeg = cv2.imencode(
-                ".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality]
-            )
-            if not ok:  # pragma: no cover - OpenCV failure
-                raise SynthError(f"JPEG encoding of frame {i} failed")
-            msg = factory.types[topics.COMPRESSED_IMAGE](
-                header=header,
-                format=f"{encoding}; jpeg compressed bgr8",
-                data=jpeg.reshape(-1),
-            )
-        else:
-            pixels = rgb if encoding == "rgb8" else rgb[..., ::-1]
-            height, width = pixels.shape[:2]
-            msg = factory.types[topics.IMAGE](
-                header=header,
-                height=height,
-                width=width,
-                encoding=encoding,
-                is_bigendian=0,
-                step=width * 3,
-                data=np.ascontiguousarray(pixels).reshape(-1),
-            )
+        msg = _image(factory, render(i), stamp, i, compressed, encoding, quality)
         yield Message(stamp, spec.topic, spec.msgtype, msg)
+
+
+def camera_message(
+    typestore: Typestore,
+    rgb: np.ndarray,
+    stamp_ns: int,
+    seq: int = 0,
+    compressed: bool = False,
+    encoding: str = "rgb8",
+    jpeg_quality: int = 90,
+) -> Message:
+    """One camera frame (H x W x 3 RGB uint8) as the synthetic bags carry it: a
+    sensor_msgs/Image (``encoding`` rgb8 or bgr8) or, ``compressed``, a CompressedImage (JPEG)."""
+    if encoding not in ENCODINGS:
+        raise SynthError(f"encoding {encoding!r} must be one of {list(ENCODINGS)}")
+    camera = topics.CAMERA_COMPRESSED if compressed else topics.CAMERA_RAW
+    msg = _image(_Factory(typestore), rgb, stamp_ns, seq, compressed, encoding, jpeg_quality)
+    return Message(stamp_ns, topics.absolute(camera), topics.TYPES[camera], msg)
+
+
+def _image(
+    factory: _Factory,
+    rgb: np.ndarray,
+    stamp: int,
+    seq: int,
+    compressed: bool,
+    encoding: str,
+    quality: int,
+) -> Any:
+    header = factory.header(stamp, "camera", seq)
+    if compressed:
+        ok, jpeg = cv2.imencode(
+            ".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality]
+        )
+        if not ok:  # pragma: no cover - OpenCV failure
+            raise SynthError(f"JPEG encoding of frame {seq} failed")
+        return factory.types[topics.COMPRESSED_IMAGE](
+            header=header,
+            format=f"{encoding}; jpeg compressed bgr8",
+            data=jpeg.reshape(-1),
+        )
+    pixels = rgb if encoding == "rgb8" else rgb[..., ::-1]
+    height, width = pixels.shape[:2]
+    return factory.types[topics.IMAGE](
+        header=header,
+        height=height,
+        width=width,
+        encoding=encoding,
+        is_bigendian=0,
+        step=width * 3,
+        data=np.ascontiguousarray(pixels).reshape(-1),
+    )
 
 
 def _gps(drive: Drive, factory: _Factory, spec: StreamSpec) -> Iterator[Message]:

@@ -22,9 +22,13 @@ import math
 import cv2
 import numpy as np
 
+from ncp_driver.preprocessing import Preprocessing
+from ncp_driver.synth.config import DriveConfig
 from ncp_driver.synth.errors import SynthError
+from ncp_driver.synth.road import Road
 from ncp_driver.synth.scenery import SHADOW_CELL_M, TEXTURE_CELL_M, Scenery, make_scenery
 from ncp_driver.synth.simulate import Drive
+from ncp_driver.synth.vehicle import Pose
 
 __all__ = ["Renderer", "render_frame"]
 
@@ -35,7 +39,17 @@ _TREE_MAX_DEG = 6.0
 
 
 class Renderer:
-    """Draws frame ``i`` of a drive as H x W x 3 RGB uint8; frames can come in any order.
+    """Draws the camera frame of a drive as H x W x 3 RGB uint8, from any pose, in any order.
+
+    ``render(i)`` draws frame ``i`` of ``drive``; ``render_pose(pose, t, i)`` draws the view
+    from any :class:`~ncp_driver.synth.vehicle.Pose` on the road at ``t`` seconds after the
+    start (the lighting's time; ``i`` picks the sensor-noise window). A renderer for a road
+    without a precomputed drive takes ``config`` and ``road`` instead of ``drive``.
+
+    With ``crop`` (a model's preprocessing), only the rendered pixels that the upscaled frame's
+    crop band is interpolated from are computed; the rest of the frame is black. The band's
+    pixels are the same as in a full frame (they come from the same per-pixel arithmetic and
+    the same resize), so the model sees what it would see in a full frame.
 
     Each pixel is a weighted sum of a few palette colours (asphalt, paint, verge, sky, ...):
     the weights carry geometry, texture, shadows, haze and vignetting, the palette carries the
@@ -44,13 +58,23 @@ class Renderer:
 
     def __init__(
         self,
-        drive: Drive,
+        drive: Drive | None = None,
         height: int | None = None,
         width: int | None = None,
         render_scale: float | None = None,
+        *,
+        config: DriveConfig | None = None,
+        road: Road | None = None,
+        crop: Preprocessing | None = None,
     ):
-        cfg = drive.config
+        if drive is not None:
+            config, road = drive.config, drive.road
+        if config is None or road is None:
+            raise SynthError("a Renderer needs a drive, or a config and a road")
+        cfg = config
         self.drive = drive
+        self.config = config
+        self.road = road
         self.height = int(height or cfg.height)
         self.width = int(width or cfg.width)
         scale = float(render_scale or cfg.render_scale)
@@ -60,16 +84,20 @@ class Renderer:
             raise SynthError(f"render_scale = {scale} must be in (0, 1]")
         self.rh = max(8, round(self.height * scale))
         self.rw = max(8, round(self.width * scale))
+        self.start_ns = round(cfg.start_epoch_s * 1e9)
         seeds = np.random.SeedSequence(cfg.seed).spawn(5)
         scenery_rng = np.random.default_rng(seeds[4])
-        self.scenery: Scenery = make_scenery(scenery_rng, drive.road.length)
+        self.scenery: Scenery = make_scenery(scenery_rng, road.length)
         self._setup_camera()
         self._setup_static(scenery_rng)
+        self.window: tuple[int, int, int, int] | None = None
+        if crop is not None:
+            self._restrict(crop)
 
     # -- fixed geometry -------------------------------------------------------------------
 
     def _setup_camera(self) -> None:
-        cfg = self.drive.config
+        cfg = self.config
         rh, rw = self.rh, self.rw
         self.focal = (rw / 2.0) / math.tan(math.radians(cfg.hfov_deg) / 2.0)
         cx, cy = (rw - 1) / 2.0, (rh - 1) / 2.0
@@ -139,22 +167,79 @@ class Renderer:
         self.sky_w = np.empty((len(_SKY), g0 * rw), dtype=np.float32)
         self.planes = np.empty((3, rh * rw), dtype=np.float32)
 
+    def _restrict(self, crop: Preprocessing) -> None:
+        """Compute only the window of rendered pixels that the frame's crop band needs."""
+        box = crop.crop_box(self.height, self.width)
+
+        def span(lo: int, hi: int, full: int, rendered: int) -> tuple[int, int]:
+            # Bilinear upscale: output pixel p samples rendered pixels floor(q) and floor(q) + 1
+            # with q = (p + 0.5) * rendered / full - 0.5; one pixel of margin on each side.
+            ratio = rendered / full
+            first = math.floor((lo + 0.5) * ratio - 0.5) - 1
+            last = math.floor((hi - 1 + 0.5) * ratio - 0.5) + 2
+            return max(0, first), min(rendered, last + 1)
+
+        a, b = span(box.y0, box.y1, self.height, self.rh)
+        c, d = span(box.x0, box.x1, self.width, self.rw)
+        g0, g1, rw = self.g0, self.g1, self.rw
+        if a < g0:  # the band reaches the sky: not worth a window, draw everything
+            return
+        self.window = (a, b, c, d)
+        top, bottom = a - g0, min(b, g1) - g0  # computed ground rows of the window
+        for name in ("row_ahead", "row_level", "dash_fade", "inv_foot", "detail"):
+            setattr(self, name, getattr(self, name)[top : max(top, bottom)])
+        self.lateral = np.ascontiguousarray(self.lateral[top : max(top, bottom), c:d])
+        light = self.ground_light.reshape(g1 - g0, rw)[top : max(top, bottom), c:d]
+        self.ground_light = np.ascontiguousarray(light).ravel()
+        weights = self.ground_w.reshape(len(_GROUND), -1, rw)[:, a - g0 : b - g0, c:d]
+        self.ground_w = np.ascontiguousarray(weights).reshape(len(_GROUND), -1)
+        self.planes = np.empty((3, (b - a) * (d - c)), dtype=np.float32)
+        self._canvas = np.zeros((self.rh, self.rw, 3), dtype=np.uint8)
+        # The upscale is done on whole rows but only on the columns around the window, cut
+        # where rendered and frame columns line up exactly (x * width / rw an integer), so
+        # the frame's pixels there are those of the whole frame's resize.
+        unit = self.rw // math.gcd(self.rw, self.width)
+        self._columns = (c // unit * unit, min(self.rw, -(-d // unit) * unit))
+
     # -- per frame -----------------------------------------------------------------------
 
     def render(self, i: int) -> np.ndarray:
-        """Frame ``i`` (0 <= i < frame_count) at the frame size, RGB uint8."""
+        """Frame ``i`` (0 <= i < frame_count) of the drive at the frame size, RGB uint8."""
+        if self.drive is None:
+            raise SynthError("this renderer has no drive: use render_pose")
         cam = self.drive.camera
         if not 0 <= i < len(cam):
             raise SynthError(f"frame {i} is outside the drive's {len(cam)} frames")
         t = float(cam.stamps_ns[i] - self.drive.start_ns) * 1e-9
+        pose = Pose(float(cam.x[i]), float(cam.y[i]), float(cam.heading[i]), float(cam.road_s[i]))
+        return self.render_pose(pose, t, i)
+
+    def render_pose(self, pose: Pose, t: float, index: int = 0) -> np.ndarray:
+        """The camera frame from ``pose`` at ``t`` s after the start; ``index`` moves the noise."""
         ground_palette, sky_palette = self._palettes(t)
+        if self.window is not None:
+            a, b, c, d = self.window
+            self._ground_weights(pose, self._noise(index, self.window))
+            np.matmul(ground_palette.T, self.ground_w, out=self.planes)
+            np.clip(self.planes, 0.0, 255.0, out=self.planes)
+            channels = self.planes.astype(np.uint8).reshape(3, b - a, d - c)
+            self._canvas[a:b, c:d] = cv2.merge([channels[0], channels[1], channels[2]])
+            if (self.rh, self.rw) == (self.height, self.width):
+                return self._canvas.copy()
+            left, right = self._columns
+            x0, x1 = left * self.width // self.rw, right * self.width // self.rw
+            frame = np.zeros((self.height, self.width, 3), dtype=np.uint8)
+            frame[:, x0:x1] = cv2.resize(
+                self._canvas[:, left:right], (x1 - x0, self.height), interpolation=cv2.INTER_LINEAR
+            )
+            return frame
         n_sky = self.g0 * self.rw
-        noise = self._noise(i)
+        noise = self._noise(index)
         if self.g0 < self.rh:
-            self._ground_weights(i, noise[n_sky:])
+            self._ground_weights(pose, noise[n_sky:])
             np.matmul(ground_palette.T, self.ground_w, out=self.planes[:, n_sky:])
         if self.g0 > 0:
-            self._sky_weights(float(cam.heading[i]), noise[:n_sky])
+            self._sky_weights(pose.heading, noise[:n_sky])
             np.matmul(sky_palette.T, self.sky_w, out=self.planes[:, :n_sky])
         np.clip(self.planes, 0.0, 255.0, out=self.planes)
         channels = self.planes.astype(np.uint8).reshape(3, self.rh, self.rw)
@@ -183,19 +268,22 @@ class Renderer:
         sky = np.concatenate((lit(sc.sky_top, sc.sky_horizon, sc.tree_colour), ones))
         return ground, sky
 
-    def _noise(self, i: int) -> np.ndarray:
+    def _noise(self, i: int, window: tuple[int, int, int, int] | None = None) -> np.ndarray:
         oy = (i * 7919) % self.rh
         ox = (i * 104729) % self.rw
+        if window is not None:
+            a, b, c, d = window
+            return self.noise[oy + a : oy + b, ox + c : ox + d].ravel()
         return self.noise[oy : oy + self.rh, ox : ox + self.rw].ravel()
 
-    def _centreline_rows(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def _centreline_rows(self, pose: Pose) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Per ground row: centreline offset, its relative heading, arc length, and validity."""
-        cfg, road, cam = self.drive.config, self.drive.road, self.drive.camera
-        psi = float(cam.heading[i])
+        cfg, road = self.config, self.road
+        psi = pose.heading
         c, s = math.cos(psi), math.sin(psi)
-        px = float(cam.x[i]) + cfg.camera_forward_m * c
-        py = float(cam.y[i]) + cfg.camera_forward_m * s
-        s_cam = float(cam.road_s[i]) + cfg.camera_forward_m
+        px = pose.x + cfg.camera_forward_m * c
+        py = pose.y + cfg.camera_forward_m * s
+        s_cam = pose.road_s + cfg.camera_forward_m
         a, b = road.index(s_cam - 8.0), road.index(s_cam + _ROAD_AHEAD_M)
         sel = slice(int(a), int(b) + 1, _ROAD_STEP)
         dx, dy = road.x[sel] - px, road.y[sel] - py
@@ -217,9 +305,9 @@ class Renderer:
             valid,
         )
 
-    def _ground_weights(self, i: int, noise: np.ndarray) -> None:
+    def _ground_weights(self, pose: Pose, noise: np.ndarray) -> None:
         sc = self.scenery
-        c_left, c_rel, c_arc, valid = self._centreline_rows(i)
+        c_left, c_rel, c_arc, valid = self._centreline_rows(pose)
         cos_rel = np.where(valid, np.cos(c_rel), 0.0).astype(np.float32)[:, None]
         sin_rel = np.sin(c_rel)[:, None]
         far = np.where(valid, 0.0, 1e3).astype(np.float32)[:, None]
@@ -245,7 +333,7 @@ class Renderer:
         bright_verge += 1.0
 
         # Across the road: asphalt, edge lines, dashed centre line, shoulder, verge.
-        half = 0.5 * self.drive.road.width
+        half = 0.5 * self.road.width
         dist = np.abs(across)
         on_road = _ramp(half - dist, self.inv_foot)
         on_shoulder = _ramp(half + sc.shoulder_m - dist, self.inv_foot)

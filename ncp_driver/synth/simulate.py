@@ -23,9 +23,17 @@ from ncp_driver.synth.config import DriveConfig, samples_before
 from ncp_driver.synth.errors import SynthError
 from ncp_driver.synth.road import Road, make_road, speed_profile
 from ncp_driver.synth.schedule import ModeSchedule, make_schedule
+from ncp_driver.synth.vehicle import (
+    MAX_CURVATURE,
+    START_S,
+    bicycle_step,
+    project_on_road,
+    pure_pursuit,
+    speed_step,
+)
 from ncp_driver.takeover import find_takeovers
 
-__all__ = ["Drive", "GpsTrack", "ModeTrack", "Trajectory", "simulate_drive"]
+__all__ = ["Drive", "GpsTrack", "ModeTrack", "Trajectory", "gps_track", "simulate_drive"]
 
 _ROAD_MARGIN_M = 300.0  # road beyond the last position: look-ahead and what the camera sees
 
@@ -197,7 +205,7 @@ def simulate_drive(config: DriveConfig) -> Drive:
 
     camera = sim.sample(_stamps_ns(start_ns, config.duration_s, config.camera_hz))
     steering = sim.sample(_stamps_ns(start_ns, config.duration_s, config.steering_hz))
-    gps = _gps(config, sim, _stamps_ns(start_ns, config.duration_s, config.gps_hz), gps_rng)
+    gps = gps_track(config, sim, _stamps_ns(start_ns, config.duration_s, config.gps_hz), gps_rng)
 
     mode_stamps = _stamps_ns(start_ns, config.duration_s, config.mode_hz)
     mode = ModeTrack(stamps_ns=mode_stamps, auto=schedule.is_auto(mode_stamps - start_ns))
@@ -259,17 +267,16 @@ def _integrate(
     )
     rx, ry, rh, rs = road.x, road.y, road.heading, road.s
     ds = road.ds
-    last = rx.size - 2
     delay = round(config.reaction_s / dt)
     lag = min(1.0, dt / config.steering_lag_s)
-    max_curvature = 0.25
+    max_curvature = MAX_CURVATURE
 
     out_x, out_y, out_h = np.empty(n), np.empty(n), np.empty(n)
     out_v, out_k = np.empty(n), np.empty(n)
     out_e, out_he, out_s = np.empty(n), np.empty(n), np.empty(n)
 
     # Start in the lane, aligned with the road, at the road's speed, LEAD_IN / 4 along.
-    i = round(10.0 / ds)
+    i = round(START_S / ds)
     ct, st_ = math.cos(rh[i]), math.sin(rh[i])
     px = rx[i] - st_ * offset[0]
     py = ry[i] + ct * offset[0]
@@ -280,16 +287,7 @@ def _integrate(
 
     for k in range(n):
         # Project onto the centreline: walk the index to the foot of the perpendicular.
-        while (
-            i < last
-            and (px - rx[i + 1]) * math.cos(rh[i + 1]) + (py - ry[i + 1]) * math.sin(rh[i + 1]) > 0
-        ):
-            i += 1
-        while i > 0 and (px - rx[i]) * math.cos(rh[i]) + (py - ry[i]) * math.sin(rh[i]) < 0:
-            i -= 1
-        ch, sh = math.cos(rh[i]), math.sin(rh[i])
-        along = (px - rx[i]) * ch + (py - ry[i]) * sh
-        across = -(px - rx[i]) * sh + (py - ry[i]) * ch
+        i, along, across = project_on_road(road, px, py, i)
         s_here = rs[i] + along
         if s_here + 50.0 > rs[-1]:
             raise SynthError("the vehicle reached the end of the generated road (internal limit)")
@@ -300,15 +298,7 @@ def _integrate(
         out_s[k] = s_here
 
         # Pure pursuit to the target point ahead on the offset line.
-        look = min(max(config.preview_s * v, 4.0), 30.0)
-        j = min(int((s_here + look) / ds), last)
-        cj, sj = math.cos(rh[j]), math.sin(rh[j])
-        tx = rx[j] - sj * offset[k] - px
-        ty = ry[j] + cj * offset[k] - py
-        cp, sp = math.cos(psi), math.sin(psi)
-        fwd = tx * cp + ty * sp
-        left = -tx * sp + ty * cp
-        command = 2.0 * left / max(fwd * fwd + left * left, 1e-6)
+        command = pure_pursuit(road, px, py, psi, v, s_here, offset[k], config.preview_s)
         commands.append(command)
         applied = commands[-1 - delay]
         if len(commands) > delay + 8:
@@ -318,17 +308,13 @@ def _integrate(
         out_k[k] = driven
 
         # Kinematic bicycle step with the driven curvature (midpoint heading).
-        yaw = v * driven * dt
-        mid = psi + 0.5 * yaw
-        px += v * math.cos(mid) * dt
-        py += v * math.sin(mid) * dt
-        psi += yaw
+        px, py, psi = bicycle_step(px, py, psi, v, driven, dt)
 
         # Speed towards the profile (scaled by the driver's preference).
         target = min(
             max(v_road[i] * preference[k], 0.5 * config.min_speed_mps), config.max_speed_mps
         )
-        v += min(max(0.8 * (target - v), -3.0), 1.5) * dt
+        v = speed_step(v, target, dt)
 
     return Trajectory(
         stamps_ns=start_ns + rel_ns,
@@ -344,7 +330,7 @@ def _integrate(
     )
 
 
-def _gps(
+def gps_track(
     config: DriveConfig, sim: Trajectory, stamps_ns: np.ndarray, rng: np.random.Generator
 ) -> GpsTrack:
     """Fixes with white noise and a slowly drifting bias, converted to WGS84 about the origin."""

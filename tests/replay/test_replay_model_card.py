@@ -26,3 +26,20 @@ def test_the_card_figures_reproduce(tmp_path: Path) -> None:
     """Regenerates the validation and evaluation drives and recomputes every figure."""
     pytest.importorskip("torch", reason="the validation reader is in ncp_driver.training")
     assert verify(CARD, work=tmp_path) == []
+
+
+def test_the_card_states_closed_loop_figures_and_their_tolerance() -> None:
+    from ncp_driver.modelcard import _closed_loop_problems
+
+    doc = json.loads(CARD.read_text())
+    stated = doc["closed_loop"]["figures"]
+    assert [row["noise_std"] for row in stated] == [0.0, 0.1, 0.2, 0.25, 0.3]
+    assert doc["closed_loop"]["settings"]["compute_s"] > 0  # fixed, not measured: reproducible
+    page = CARD.with_suffix("").with_suffix(".md").read_text()
+    assert "## Closed loop" in page and doc["closed_loop"]["command"] in page
+    one_more = [{**row, "takeovers": row["takeovers"] + 1} for row in stated]
+    assert _closed_loop_problems(one_more, stated) == []  # a count may move by one
+    two_more = [{**row, "takeovers": row["takeovers"] + 2} for row in stated]
+    assert len(_closed_loop_problems(two_more, stated)) == len(stated)
+    farther = [{**row, "autonomous_km": row["autonomous_km"] * 1.1} for row in stated]
+    assert len(_closed_loop_problems(farther, stated)) == len(stated)

@@ -1,0 +1,117 @@
+"""The simulator's output directory: ``active.json``, ``active.png``, ``tracks.json``,
+``timing.json`` and one ROS 2 bag per run under ``bags/`` (see docs/sim.md).
+
+``active.json`` holds only what the seeds decide (identical for identical settings and seeds);
+wall-clock figures go to ``timing.json``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ncp_driver.atomic import atomic_write_text
+from ncp_driver.sim.figures import summarise
+
+__all__ = [
+    "ACTIVE_JSON",
+    "ACTIVE_PNG",
+    "BAGS_DIR",
+    "TIMING_JSON",
+    "TRACKS_JSON",
+    "active_document",
+    "bag_name",
+    "write_plot",
+]
+
+ACTIVE_JSON = "active.json"
+ACTIVE_PNG = "active.png"
+TRACKS_JSON = "tracks.json"
+TIMING_JSON = "timing.json"
+BAGS_DIR = "bags"
+
+
+def bag_name(model: str, noise_std: float | None, road_seed: int) -> str:
+    """The bag folder of one run: ``<model>_noise<std>_road<seed>`` (``expert_road<seed>``)."""
+    noise = "" if noise_std is None else f"_noise{noise_std:g}"
+    return f"{model}{noise}_road{road_seed}"
+
+
+def active_document(
+    settings: dict[str, Any],
+    drivers: list[dict[str, Any]],
+    roads: list[dict[str, Any]],
+    runs: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """``active.json``: per model and noise level, the totals over the roads and each road."""
+    groups: dict[tuple[str, float | None], list[dict[str, Any]]] = {}
+    for run in runs:
+        groups.setdefault((run["model"], run["noise_std"]), []).append(run)
+    results = []
+    for (model, noise), members in groups.items():
+        entry: dict[str, Any] = {"model": model, "noise_std": noise}
+        entry.update(summarise(members))
+        entry["runs"] = members
+        results.append(entry)
+    return {
+        "tool": "ncp-sim",
+        "format": 1,
+        "takeover_rule": "ncp_driver.takeover.find_takeovers on the auto-mode flag",
+        "settings": settings,
+        "roads": roads,
+        "models": drivers,
+        "results": results,
+    }
+
+
+def write_json(path: Path, data: Any) -> None:
+    atomic_write_text(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
+
+
+def write_plot(doc: dict[str, Any], path: Path) -> None:
+    """Takeovers per km against the noise level, one line per model (the paper's figure)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
+    by_model: dict[str, list[dict[str, Any]]] = {}
+    for entry in doc["results"]:
+        by_model.setdefault(entry["model"], []).append(entry)
+    levels = sorted({e["noise_std"] for e in doc["results"] if e["noise_std"] is not None})
+    for model, entries in by_model.items():
+        rated = [e for e in entries if e["takeovers_per_km"] is not None]
+        if not rated:
+            continue
+        if rated[0]["noise_std"] is None:  # the expert: one figure, drawn across
+            e = rated[0]
+            ax.axhline(e["takeovers_per_km"], ls="--", color="grey", label=f"{model}")
+            continue
+        rated.sort(key=lambda e: e["noise_std"])
+        x = [e["noise_std"] for e in rated]
+        y = [e["takeovers_per_km"] for e in rated]
+        lo = [e["takeovers_per_km"] - e["takeovers_per_km_95"][0] for e in rated]
+        hi = [e["takeovers_per_km_95"][1] - e["takeovers_per_km"] for e in rated]
+        ax.errorbar(x, y, yerr=[lo, hi], marker="o", capsize=3, label=model)
+    if levels:
+        ax.set_xticks(levels)
+    ax.set_xlabel("input noise std (on the [0, 1] image)")
+    ax.set_ylabel("takeovers per km (95 % Poisson interval)")
+    km = {e["model"]: e["autonomous_km"] for e in doc["results"]}
+    ax.set_title(
+        f"closed loop, {len(doc['roads'])} roads (~{max(km.values(), default=0):.1f} km auto)"
+    )
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    from io import BytesIO
+
+    buffer = BytesIO()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    from ncp_driver.atomic import atomic_write_bytes
+
+    atomic_write_bytes(path, buffer.getvalue())
