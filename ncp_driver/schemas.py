@@ -237,6 +237,8 @@ class Metrics(Document):
     manual: Agreement
     all: Agreement
     manual_mode: str = "reset"
+    # the bag's completeness (Recording.integrity()): "complete", "losses", "counts_unchecked"
+    input: dict[str, Any] = field(default_factory=dict)
     noise_seed: int | None = None
     noise: dict[str, dict[str, Agreement]] = field(default_factory=dict)
 

@@ -25,6 +25,7 @@ from rosbags.rosbag2 import Writer as Writer2
 from rosbags.typesys import Stores
 from rosbags.typesys.store import Typestore
 
+from ncp_driver.atomic import partial_path, remove_stale_partials
 from ncp_driver.bags.errors import BagError
 from ncp_driver.bags.mcap_writer import McapWriter
 from ncp_driver.bags.output import check_new
@@ -139,7 +140,8 @@ class BagWriter:
         if fmt == "mcap":
             self._mcap = McapWriter(self.path, self.typestore, force=force)
             return
-        self._staging = self.path.parent / f".{self.path.name}.{os.getpid()}.partial"
+        remove_stale_partials(self.path)
+        self._staging = partial_path(self.path)
         if self._staging.exists():
             shutil.rmtree(self._staging)
         self._staging.mkdir(parents=True)

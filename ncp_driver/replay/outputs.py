@@ -165,6 +165,7 @@ def metrics_record(result: ReplayResult) -> Metrics:
         frames_per_second=round(result.frames / result.seconds, 1) if result.seconds > 0 else None,
         pipeline=PipelineFigures(**result.stats),
         skipped_messages=result.skipped_messages,
+        input=result.input_integrity,
         human_label=bool(np.isfinite(result.human_curvature).any()),
         autonomous=by_mode["autonomous"],
         manual=by_mode["manual"],
@@ -320,7 +321,7 @@ def write_mcap(
     settings = result.settings
     store = make_typestore(settings.msg_dirs)
     camera = result.topics["camera"]
-    with Recording(result.sources, settings.msg_dirs) as recording:
+    with Recording(result.sources, settings.msg_dirs, settings.allow_partial) as recording:
         topics = {
             name: info.msgtype
             for name, info in recording.topics.items()
