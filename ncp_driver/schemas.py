@@ -203,6 +203,7 @@ class PipelineFigures:
     nonfinite_outputs: int
     resets: dict[str, int] = field(default_factory=dict)
     limit_counts: dict[str, int] = field(default_factory=dict)
+    rejections: dict[str, int] = field(default_factory=dict)  # rejected frames by reason
 
 
 @dataclass(frozen=True)
@@ -292,6 +293,7 @@ class Takeovers(Document):
     segments: list[Segment]
     skipped_messages: dict[str, int] = field(default_factory=dict)
     map: str | None = None  # the map figure, when one was drawn
+    input: dict[str, Any] = field(default_factory=dict)  # the bag's completeness
 
 
 # ------------------------------------------------------------------------- discomfort.json
@@ -337,6 +339,7 @@ class Discomfort(Document):
     sources: list[DiscomfortSource]
     skipped_messages: dict[str, int] = field(default_factory=dict)
     plot: str | None = None  # the figure, when one was drawn
+    input: dict[str, Any] = field(default_factory=dict)  # the bag's completeness
 
     def main_source(self) -> DiscomfortSource | None:
         """The source with the most samples (the one the report shows)."""

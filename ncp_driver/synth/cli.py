@@ -21,7 +21,7 @@ from ncp_driver.synth.writers import write_ros1_bag, write_ros2_bag, write_train
 
 __all__ = ["main"]
 
-FORMATS = ("ros2-sqlite3", "ros2-mcap", "ros1", "h5")
+FORMATS = ("ros2-sqlite3", "ros2-mcap", "ros2-mcap-folder", "ros1", "h5")
 _DEFAULTS = DriveConfig()
 
 
@@ -57,8 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--out",
         type=Path,
         required=True,
-        help="output: a bag folder (ros2-sqlite3), a .mcap file (ros2-mcap), a .bag (ros1) or "
-        "an .h5 file (h5)",
+        help="output: a bag folder (ros2-sqlite3; ros2-mcap-folder: a rosbag2 folder with MCAP "
+        "storage), a .mcap file (ros2-mcap), a .bag (ros1) or an .h5 file (h5)",
     )
     parser.add_argument("--format", choices=FORMATS, required=True, help="output format")
     parser.add_argument(

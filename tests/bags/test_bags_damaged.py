@@ -28,7 +28,9 @@ CAMERA = "/camera/image_raw/compressed"
 
 def make_bag(root: Path, fmt: str, name: str = "drive") -> Path:
     out = root / (name + (".bag" if fmt == "ros1" else ""))
-    args = ["--out", str(out), "--format", fmt, "--duration", "8", "--camera-hz", "10"]
+    # MCAP as a rosbag2 folder written by rosbags (its chunk layout is what the damage targets)
+    storage = "ros2-mcap-folder" if fmt == "ros2-mcap" else fmt
+    args = ["--out", str(out), "--format", storage, "--duration", "8", "--camera-hz", "10"]
     args += ["--size", "48x80", "--takeover-times", "6", "--no-progress"]
     assert synth([*args, "--compressed"] if fmt != "ros1" else args) == 0
     return out

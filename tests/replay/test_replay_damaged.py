@@ -22,7 +22,7 @@ CAMERA = "/camera/image"
 @pytest.fixture(scope="module")
 def mcap_drive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("mcap_drive") / "drive"
-    args = ["--out", str(out), "--format", "ros2-mcap", "--compressed", "--duration", "8"]
+    args = ["--out", str(out), "--format", "ros2-mcap-folder", "--compressed", "--duration", "8"]
     args += ["--camera-hz", "10", "--size", "48x80", "--takeover-times", "6", "--no-progress"]
     assert synth(args) == 0
     return out
