@@ -21,14 +21,18 @@ Writes ``DIR/recovery_benefit.json`` (per arm and seed, and pooled over seeds pe
 everything ran, 1 when a step failed (its exit status and command are in the JSON), 2 on bad
 arguments. An existing ``DIR`` is refused unless ``--force``.
 
-How long it takes, on the shared 2-core VM: the data are quick (about 500 preprocessed frames
-per second at 302 x 480, so six 60 s drives with eight views each take about 20 s). Training
-dominates: an ``ncp`` epoch over six 60 s drives took 38-50 s on this machine for the normal
-arm; eight views make the recovery arm's epochs nine times longer (about 6-7 min), so the
-defaults (2 seeds x 30 epochs) need about 7-8 hours, most of it the recovery arm. ``ncp-sim``
-drives about 2-6x faster than real time per process: 10 roads x 1 km per model and noise level
-take a few minutes. Only a smoke run with tiny settings has been run (see docs/training.md);
-no figures from this script have been published yet.
+How long it takes on the shared 2-core VM (estimates from figures measured elsewhere, not from a
+run of this script): the data are quick (about 500 preprocessed frames per second were seen at
+302 x 480 with views, so six 60 s drives with eight views each take well under a minute).
+Training dominates: an ``ncp`` epoch of the default model's recipe (six 60 s drives, stride 8)
+took 38-50 s (issue 14); at the default stride 16 expect about half that for the normal arm,
+and nine times as long for the recovery arm with eight views (about 3-4 min an epoch), so the
+defaults (2 seeds x 30 epochs) need roughly 4 hours, most of it the recovery arm; use
+``ncp-train --resume`` on the run folders under ``DIR/runs`` to split it over sittings.
+``ncp-sim`` measured 5.9x real time for one model at one noise level (docs/sim.md): 10 roads x
+1 km (about 17 min of driving) take about 3 min per model and noise level per process. Only a
+smoke run with tiny settings has been run (1 drive of 4 s, 1 batch, one 100 m road: 32 s);
+no figures from this script exist yet.
 """
 
 from __future__ import annotations
