@@ -37,6 +37,7 @@ from ncp_driver.preprocessing import Preprocessing
 
 __all__ = [
     "CONTRACT_VERSION",
+    "ENCODING_GROUPS",
     "FORMAT_NAME",
     "INPUT_ELAPSED",
     "INPUT_FRAME",
@@ -66,6 +67,20 @@ OUTPUT_FEATURES = "features"
 
 MODEL_KINDS = ("ncp", "cfc", "lstm", "gru", "ctrnn", "cnn")
 STATEFUL_KINDS = ("ncp", "cfc", "lstm", "gru", "ctrnn")
+
+
+# The camera encodings a model accepts, by group (a contract may also name single encodings). A
+# model trained on colour frames steers only on colour streams: a depth or mono image would
+# reach it as grey RGB and give commands (issue 10). "colour" is the default of every contract.
+ENCODING_GROUPS: dict[str, frozenset[str]] = {
+    "colour": frozenset(
+        {"rgb8", "bgr8", "rgba8", "bgra8", "rgb16", "bgr16", "rgba16", "bgra16"}
+        | {f"bayer_{p}{b}" for p in ("rggb", "bggr", "gbrg", "grbg") for b in (8, 16)}
+        | {"yuv422", "uyvy", "yuv422_yuy2", "yuyv", "nv12", "nv21", "jpeg", "png"}
+    ),
+    "mono": frozenset({"mono8", "mono16"}),
+}
+DEFAULT_INPUT_ENCODINGS = ("colour",)
 
 
 @dataclass(frozen=True)
@@ -98,10 +113,19 @@ class ModelContract:
         1.0 / 30.0
     )  # nominal camera period: elapsed_s / this = the cell's time step
     extra: dict[str, str] = field(default_factory=dict)
+    # camera encodings it may steer on: groups of ENCODING_GROUPS and/or single encodings
+    input_encodings: tuple[str, ...] = DEFAULT_INPUT_ENCODINGS
 
     @property
     def stateful(self) -> bool:
         return self.kind in STATEFUL_KINDS
+
+    def accepts_encoding(self, encoding: str) -> bool:
+        """Whether a stream of ``encoding`` (``rgb8``, ``jpeg``, ``16UC1``, ...) may be steered on."""
+        return any(
+            encoding == name or encoding in ENCODING_GROUPS.get(name, ())
+            for name in self.input_encodings
+        )
 
     def to_metadata(self) -> dict[str, str]:
         """The ONNX ``metadata_props`` entries (all strings) for this contract."""
@@ -119,6 +143,8 @@ class ModelContract:
             "exporter": self.exporter,
             "frame_period_s": repr(self.frame_period_s),
         }
+        if tuple(self.input_encodings) != DEFAULT_INPUT_ENCODINGS:  # absent = the default
+            meta["input_encodings"] = json.dumps(list(self.input_encodings))
         meta.update(self.extra)
         return {META_PREFIX + key: value for key, value in meta.items()}
 
@@ -170,6 +196,9 @@ class ModelContract:
                 exporter=ours.get("exporter", ""),
                 frame_period_s=float(ours.get("frame_period_s", 1.0 / 30.0)),
                 extra={k: v for k, v in ours.items() if k not in _CARD_KEYS},
+                input_encodings=tuple(
+                    str(e) for e in json.loads(ours.get("input_encodings", '["colour"]'))
+                ),
             )
         except (ValueError, TypeError) as exc:
             raise ModelContractError(f"{source} has malformed ncp_driver metadata: {exc}") from exc
@@ -177,6 +206,10 @@ class ModelContract:
             raise ModelContractError(
                 f"{source} is a {kind} model but declares state_size {contract.state_size}: "
                 "a recurrent model must carry its state"
+            )
+        if not contract.input_encodings:
+            raise ModelContractError(
+                f"{source} accepts no camera encoding (input_encodings is empty); re-export it"
             )
         if contract.output.unit != "1/m":
             raise ModelContractError(
@@ -206,4 +239,5 @@ _CARD_KEYS = {
     "training_data",
     "exporter",
     "frame_period_s",
+    "input_encodings",
 }

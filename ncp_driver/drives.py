@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from ncp_driver.atomic import partial_path, remove_stale_partials
 from ncp_driver.errors import (
     DriveDataError,
     DriveExistsError,
@@ -91,7 +92,8 @@ class DriveWriter:
         if len(frame_shape) != 3 or frame_shape[2] != 3:
             raise DriveFileError(f"frames must be H x W x 3, got {frame_shape}")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.partial")
+        remove_stale_partials(self.path)
+        self._tmp = partial_path(self.path)
         self._file = h5py.File(self._tmp, "w")
         h, w, c = frame_shape
         # Chunks of whole frames, at most ~4 MB (one full 1208 x 1920 frame is 7 MB): memory and

@@ -59,6 +59,17 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print a JSON document instead")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="use what a damaged or cut-short bag gives (fewer messages than it declares) "
+        "instead of failing; the results say they come from partial input",
+    )
+
+
+def _open(args: argparse.Namespace) -> Recording:
+    """The recording of the command's bags (not yet open)."""
+    return Recording(args.bags, args.msg_dir, allow_partial=args.allow_partial)
 
 
 def _topic_flags(parser: argparse.ArgumentParser, roles: Sequence[str]) -> None:
@@ -234,17 +245,25 @@ def _given(args: argparse.Namespace) -> dict[str, str | None]:
 
 
 def _model_preprocessing(path: Path) -> Preprocessing:
-    """The preprocessing stored in an exported model's metadata."""
-    from ncp_driver.runtime.model import load_contract
+    """The preprocessing of an exported model, validated exactly as the pipeline validates it
+    (contract, graph, a finite first step): a model the car would refuse is refused here."""
+    from ncp_driver.runtime.config import PipelineConfig
+    from ncp_driver.runtime.model import SteeringModel
 
-    return load_contract(path).preprocessing
+    model = SteeringModel.load(path, PipelineConfig(model_path=str(path), warmup_runs=0))
+    return model.contract.preprocessing
 
 
-def _emit(args: argparse.Namespace, document: dict[str, Any], table: str) -> None:
+def _emit(args: argparse.Namespace, document: dict[str, Any], table: str, rec: Recording) -> None:
+    """Print the result; ``input`` says whether the bag gave all it declares."""
+    document["input"] = rec.integrity()
+    notes = rec.integrity_summary()
+    if notes:
+        print(notes, file=sys.stderr)
     if args.json:
         dump_json(document, sys.stdout)
     else:
-        print(table)
+        print(table + (f"\n{notes}" if notes else ""))
 
 
 # -- commands ----------------------------------------------------------------------------------
@@ -252,9 +271,9 @@ def _info(args: argparse.Namespace) -> None:
     from ncp_driver.bags.info import info_document, info_table
 
     progress = _progress_factory(not args.no_progress)
-    with Recording(args.bags, args.msg_dir) as rec:
+    with _open(args) as rec:
         doc = info_document(rec, args.exact, lambda it, n: progress(it, n, "scanning"))
-    _emit(args, doc, info_table(doc))
+    _emit(args, doc, info_table(doc), rec)
 
 
 def _extract(args: argparse.Namespace) -> None:
@@ -267,7 +286,7 @@ def _extract(args: argparse.Namespace) -> None:
     elif args.crop:
         preprocessing = PAPER_PREPROCESSING
     progress = _progress_factory(not args.no_progress)
-    with Recording(args.bags, args.msg_dir) as rec:
+    with _open(args) as rec:
         plan = plan_extract(rec, args.only, args.camera, _given(args))
         summary = extract(
             rec,
@@ -280,7 +299,7 @@ def _extract(args: argparse.Namespace) -> None:
             force=args.force,
             progress=lambda it, n: progress(it, n, "extract"),
         )
-    _emit(args, summary.to_json(), summary.table())
+    _emit(args, summary.to_json(), summary.table(), rec)
 
 
 def _trainset(args: argparse.Namespace) -> None:
@@ -300,7 +319,7 @@ def _trainset(args: argparse.Namespace) -> None:
         max_skew_s=args.max_skew,
         preprocessing=preprocessing,
     )
-    with Recording(args.bags, args.msg_dir) as rec:
+    with _open(args) as rec:
         summary = build_trainset(
             rec,
             args.out,
@@ -309,14 +328,14 @@ def _trainset(args: argparse.Namespace) -> None:
             force=args.force,
             progress=_progress_factory(not args.no_progress),
         )
-    _emit(args, summary.to_json(), summary.table())
+    _emit(args, summary.to_json(), summary.table(), rec)
 
 
 def _takeovers(args: argparse.Namespace) -> None:
     from ncp_driver.bags.takeovers import recording_takeovers
 
     progress = _progress_factory(not args.no_progress)
-    with Recording(args.bags, args.msg_dir) as rec:
+    with _open(args) as rec:
         report = recording_takeovers(
             rec,
             _given(args),
@@ -325,7 +344,7 @@ def _takeovers(args: argparse.Namespace) -> None:
             force=args.force,
             progress=lambda it, n: progress(it, n, "reading"),
         )
-    _emit(args, report.to_json(), report.table())
+    _emit(args, report.to_json(), report.table(), rec)
 
 
 def _discomfort(args: argparse.Namespace) -> None:
@@ -334,7 +353,7 @@ def _discomfort(args: argparse.Namespace) -> None:
 
     settings = MotionSettings(rate_hz=args.rate, window_s=args.window, min_speed=args.min_speed)
     progress = _progress_factory(not args.no_progress)
-    with Recording(args.bags, args.msg_dir) as rec:
+    with _open(args) as rec:
         report = recording_discomfort(
             rec,
             settings,
@@ -345,7 +364,7 @@ def _discomfort(args: argparse.Namespace) -> None:
             force=args.force,
             progress=lambda it, n: progress(it, n, "reading"),
         )
-    _emit(args, report.to_json(), report.table())
+    _emit(args, report.to_json(), report.table(), rec)
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], None]] = {

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from ncp_driver.errors import MissingInputError, NcpDriverError, UsageError
 
-__all__ = ["BagError", "MessageTypeError", "MissingBagError", "OutputExistsError", "TopicError"]
+__all__ = [
+    "BagError",
+    "IncompleteBagError",
+    "MessageTypeError",
+    "MissingBagError",
+    "OutputExistsError",
+    "TopicError",
+]
 
 
 class BagError(NcpDriverError):
@@ -26,3 +33,7 @@ class TopicError(BagError, UsageError):
 
 class OutputExistsError(BagError, UsageError):
     """An output that exists already and would be overwritten without ``--force``."""
+
+
+class IncompleteBagError(BagError):
+    """A bag that gave fewer (or more) messages than it declares: damaged or cut short."""

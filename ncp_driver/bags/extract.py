@@ -29,7 +29,7 @@ from typing import Any, TextIO
 
 from ncp_driver.bags.errors import BagError, TopicError
 from ncp_driver.bags.frames import FRAME_FORMATS, FrameSink, decode_frame, frame_sink, header_stamp
-from ncp_driver.bags.output import atomic_dir
+from ncp_driver.bags.output import atomic_dir, write_json
 from ncp_driver.bags.reader import Recording
 from ncp_driver.bags.series import SeriesKind, kind_for, message_row, resolve_kind, stamp_text
 from ncp_driver.bags.topics import find_topic, find_topic_optional
@@ -55,6 +55,9 @@ class ExtractPlan:
     cameras: list[str]
     series: dict[str, str | SeriesKind]
     notes: list[str] = field(default_factory=list)
+
+
+PARTIAL_INPUT_FILE = "partial_input.json"  # written when the bag gave less than it declares
 
 
 @dataclass
@@ -242,9 +245,15 @@ def extract(
                     continue
                 try:
                     csvs[msg.topic].add(msg.topic, msg.stamp_ns, msg.message)
-                except (TypeError, ValueError) as exc:
+                except (TypeError, ValueError, ImageDecodeError) as exc:
                     recording.skipped[msg.topic] += 1
                     recording.skip_reasons.setdefault(msg.topic, f"{type(exc).__name__}: {exc}")
+            integrity = recording.integrity()
+            if not integrity["complete"]:  # the folder itself says it holds partial input
+                write_json(tmp / PARTIAL_INPUT_FILE, integrity)
+                summary.notes.append(
+                    f"partial input: {PARTIAL_INPUT_FILE} lists the messages the bag lost"
+                )
             for camera, sink in sinks.items():
                 path = sink.close()
                 what = "frames" + (" (cropped)" if preprocessing else "")

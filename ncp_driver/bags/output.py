@@ -2,7 +2,8 @@
 
 An existing output is never replaced unless ``force`` is set; the check happens before any work
 starts (:func:`check_new`), and again at the rename. An interrupted run leaves only a hidden
-``.<name>.<pid>.partial`` file or folder, never a file with the final name.
+partial file or folder (named by :func:`ncp_driver.atomic.partial_path`, which a later run
+removes once its writer no longer runs), never a file with the final name.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from ncp_driver.atomic import partial_path, remove_stale_partials
 from ncp_driver.bags.errors import OutputExistsError
 
 __all__ = [
@@ -30,8 +32,10 @@ __all__ = [
 
 
 def partial_name(path: Path) -> Path:
-    """The temporary name ``path`` is written under until it is complete."""
-    return path.with_name(f".{path.name}.{os.getpid()}.partial")
+    """The temporary name ``path`` is written under until it is complete; stale ones of
+    killed runs are removed first (see :mod:`ncp_driver.atomic`)."""
+    remove_stale_partials(path)
+    return partial_path(path)
 
 
 def check_new(paths: Iterable[Path], force: bool) -> None:
@@ -93,7 +97,7 @@ def atomic_dir(path: Path, force: bool = False) -> Iterator[Path]:
         raise
     check_new([path], force)
     if path.exists():
-        old = path.with_name(f".{path.name}.{os.getpid()}.old")
+        old = partial_path(path, "old")
         _remove(old)
         os.replace(path, old)
         os.replace(tmp, path)

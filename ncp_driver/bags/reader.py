@@ -10,14 +10,24 @@ Message types come from the bags' own definitions; types a bag does not define a
 user's ``--msg-dir`` folders). A message that does not deserialise is skipped and counted in
 :attr:`Recording.skipped`; a file that cannot be read raises :class:`BagError` naming the file
 and the repair to try.
+
+A damaged bag never gives a silent short read: after every complete read of a set of topics the
+messages read per topic are compared with the counts the bag declares (ROS 1 index, rosbag2
+``metadata.yaml``, MCAP summary). A difference raises :class:`IncompleteBagError` naming the
+topics, how many messages were lost and where the largest gap in what was read lies, unless the
+recording was opened with ``allow_partial``: then the losses are kept in :attr:`Recording.losses`
+for the results to report. A file that declares no counts (a bare ``.db3``, an MCAP without a
+summary) is read to the end and listed in :attr:`Recording.unchecked`.
 """
 
 from __future__ import annotations
 
 import heapq
+import struct
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple, cast
 
@@ -28,7 +38,13 @@ from rosbags.rosbag1.reader import decompressors as ros1_decompressors
 from rosbags.rosbag2 import Reader as Reader2
 from rosbags.typesys.store import Typestore
 
-from ncp_driver.bags.errors import BagError, MessageTypeError, MissingBagError, TopicError
+from ncp_driver.bags.errors import (
+    BagError,
+    IncompleteBagError,
+    MessageTypeError,
+    MissingBagError,
+    TopicError,
+)
 from ncp_driver.bags.typestore import make_typestore
 from ncp_driver.images import IMAGE_TYPES, read_image
 
@@ -37,7 +53,9 @@ __all__ = [
     "RawMessage",
     "Recording",
     "TopicInfo",
+    "TopicLoss",
     "bag_inputs",
+    "data_files",
     "read_messages",
 ]
 
@@ -107,9 +125,28 @@ def bag_inputs(path: Path) -> tuple[str, list[Path]]:
     )
 
 
-def _repair_hint(path: Path, problem: str) -> str:
-    """What to do about a file rosbags refused, from rosbags' message."""
+def data_files(path: Path) -> list[Path]:
+    """The storage files of one input: the ``.db3``/``.mcap`` files of a bag folder, else itself."""
+    path = Path(path)
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if p.suffix in ROS2_SUFFIXES) or [path]
+    return [path]
+
+
+def _repair_hint(path: Path, problem: str, data_file: Path | None = None) -> str:
+    """What to do about a file rosbags refused, from rosbags' message; names the data file
+    (``data_file`` if known, else the folder's first ``.mcap``/``.db3``)."""
     text = problem.lower()
+    if path.is_dir() and ("metadata" in text or "yaml" in text):
+        return (
+            f"{path / 'metadata.yaml'} is missing parts or damaged: give the .db3/.mcap files "
+            "themselves (they are read without metadata), or restore metadata.yaml"
+        )
+    if data_file is None:
+        files = data_files(path)
+        mcaps = [f for f in files if f.suffix == ".mcap"] if "mcap" in text else []
+        data_file = (mcaps or files)[0]
+    path = data_file
     if path.suffix == ROS1_SUFFIX:
         if "not indexed" in text:
             return (
@@ -123,20 +160,141 @@ def _repair_hint(path: Path, problem: str) -> str:
         )
     if path.suffix == ".mcap" or "mcap" in text or "magic" in text:
         return (
-            "the MCAP file looks cut short or damaged (no valid footer/summary): recover what it "
-            f"holds with `mcap recover {path} -o recovered.mcap` (foxglove mcap CLI) and read that"
-        )
-    if "metadata" in text or "yaml" in text:
-        return (
-            "metadata.yaml is missing parts or damaged: give the .db3/.mcap files themselves "
-            "(they are read without metadata), or restore metadata.yaml"
+            "the MCAP file looks cut short or damaged: recover what it holds with "
+            f"`mcap recover {path} -o recovered.mcap` (foxglove mcap CLI) and read recovered.mcap"
         )
     if "database" in text or path.suffix == ".db3":
         return (
             "the sqlite3 file is not a ROS 2 bag or is damaged: try "
-            f"`sqlite3 {path} .recover | sqlite3 recovered.db3` and read recovered.db3"
+            f"`sqlite3 {path} .recover | sqlite3 recovered.db3` (Debian: apt install sqlite3) and "
+            "read recovered.db3"
         )
     return "check that the file is a complete ROS bag"
+
+
+@dataclass(frozen=True)
+class TopicLoss:
+    """Messages a bag declares on a topic that a complete read did not give (or gave beyond)."""
+
+    topic: str
+    files: tuple[str, ...]
+    declared: int | None  # None: the files declare no counts (the read stopped with an error)
+    read: int
+    gap_from_ns: int  # the largest gap in what was read on the topic (where the loss most
+    gap_to_ns: int  # likely lies): record times, ns
+    start_ns: int  # the recording's first record time, for seconds into it
+    error: str = ""  # what stopped the reading, when it stopped with an error
+
+    @property
+    def missing(self) -> int | None:
+        return None if self.declared is None else self.declared - self.read
+
+    def describe(self) -> str:
+        missing = self.missing
+        if missing is None:
+            counted = f"read {self.read} messages of {', '.join(self.files)} (no declared count)"
+        else:
+            lost = (
+                f"{missing} lost"
+                if missing > 0
+                else f"{-missing} more than declared"
+                if missing < 0
+                else "none lost"
+            )
+            counted = (
+                f"read {self.read} of the {self.declared} messages {', '.join(self.files)} "
+                f"declares ({lost})"
+            )
+        text = (
+            f"{self.topic}: {counted}; the largest gap in what was read runs "
+            f"from {(self.gap_from_ns - self.start_ns) * 1e-9:.3f} s to "
+            f"{(self.gap_to_ns - self.start_ns) * 1e-9:.3f} s into the recording "
+            f"(record times {self.gap_from_ns * 1e-9:.3f} to {self.gap_to_ns * 1e-9:.3f})"
+        )
+        return text + (f"; reading stopped: {self.error}" if self.error else "")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "topic": self.topic,
+            "files": list(self.files),
+            "declared": self.declared,
+            "read": self.read,
+            "missing": self.missing,
+            "gap_from_ns": self.gap_from_ns,
+            "gap_to_ns": self.gap_to_ns,
+            "gap_from_s": (self.gap_from_ns - self.start_ns) * 1e-9,
+            "gap_to_s": (self.gap_to_ns - self.start_ns) * 1e-9,
+            "error": self.error,
+        }
+
+
+class _Tally:
+    """Messages read on one topic: how many, and the largest gap between record times."""
+
+    def __init__(self, start_ns: int) -> None:
+        self.count = 0
+        self.last = start_ns
+        self.gap = (start_ns, start_ns)
+
+    def add(self, stamp_ns: int) -> None:
+        self.count += 1
+        if stamp_ns - self.last > self.gap[1] - self.gap[0]:
+            self.gap = (self.last, stamp_ns)
+        self.last = stamp_ns
+
+    def largest_gap(self, end_ns: int) -> tuple[int, int]:
+        if end_ns - self.last > self.gap[1] - self.gap[0]:
+            return (self.last, end_ns)
+        return self.gap
+
+
+def _mcap_has_summary(path: Path) -> bool:
+    """Whether an MCAP file's footer points to a summary (where its message counts are)."""
+    try:
+        with path.open("rb") as stream:
+            stream.seek(-37, 2)
+            footer = stream.read(37)
+    except OSError:
+        return False
+    if len(footer) != 37 or footer[-8:] != b"\x89MCAP0\r\n":
+        return False
+    return struct.unpack_from("<Q", footer, 9)[0] != 0
+
+
+def declares_counts(kind: str, path: Path) -> bool:
+    """Whether an input declares its message counts per topic (ROS 1 index, rosbag2
+    metadata.yaml, an MCAP summary); a bare ``.db3`` or an MCAP without summary does not."""
+    path = Path(path)
+    if kind == "ros1" or path.is_dir():
+        return True
+    return path.suffix == ".mcap" and _mcap_has_summary(path)
+
+
+def _read_position(reader: AnyReader) -> str:
+    """Where the underlying files were being read (``FILE at byte N``), for error messages."""
+    places = []
+    for bag in reader.readers:
+        storage = getattr(bag, "storage", bag)
+        for part in getattr(storage, "storages", None) or [storage]:
+            bio, path = getattr(part, "bio", None), getattr(part, "path", None)
+            if bio is None or path is None or bio.closed:
+                continue
+            offset = bio.tell()
+            chunk = next(  # MCAP: a chunk is read whole, then parsed; name the chunk
+                (
+                    c
+                    for c in getattr(part, "chunks", None) or []
+                    if hasattr(c, "chunk_length")
+                    and c.chunk_start_offset < offset <= c.chunk_start_offset + c.chunk_length
+                ),
+                None,
+            )
+            if chunk is not None:
+                end = chunk.chunk_start_offset + chunk.chunk_length
+                places.append(f"{path}, the chunk at bytes {chunk.chunk_start_offset}-{end}")
+            else:
+                places.append(f"{path} at byte {offset}")
+    return "; ".join(places)
 
 
 def _probe(kind: str, path: Path) -> str | None:
@@ -200,6 +358,7 @@ class _Group:
         self.paths = paths
         self.store = store
         self.reader: AnyReader | None = None
+        self.declared = all(declares_counts(kind, p) for p in paths)
 
     def open(self, stack: ExitStack) -> AnyReader:
         try:
@@ -241,10 +400,17 @@ class Recording:
     """Bags read together as one recording, in record-time order. Use as a context manager.
 
     ``paths`` may mix ROS 1 and ROS 2 inputs; ``msg_dirs`` are folders of ``<pkg>/msg/*.msg``
-    for types the bags do not define.
+    for types the bags do not define. A complete read that gives other counts than the bag
+    declares raises :class:`IncompleteBagError`; with ``allow_partial`` it is recorded in
+    :attr:`losses` instead (see :meth:`integrity`).
     """
 
-    def __init__(self, paths: Sequence[Path | str], msg_dirs: Iterable[Path | str] = ()) -> None:
+    def __init__(
+        self,
+        paths: Sequence[Path | str],
+        msg_dirs: Iterable[Path | str] = (),
+        allow_partial: bool = False,
+    ) -> None:
         if not paths:
             raise BagError("no bag given: name at least one .bag, .db3, .mcap file or bag folder")
         self.paths = [Path(p) for p in paths]
@@ -264,6 +430,9 @@ class Recording:
         self._stack: ExitStack | None = None
         self.skipped: Counter[str] = Counter()
         self.skip_reasons: dict[str, str] = {}
+        self.allow_partial = allow_partial
+        self.losses: dict[tuple[str, tuple[str, ...]], TopicLoss] = {}
+        self.unchecked: list[Path] = [p for g in self._groups if not g.declared for p in g.paths]
 
     def _typestore(self) -> Typestore:
         """Our type store, built on first need (it takes a noticeable fraction of a second)."""
@@ -402,26 +571,85 @@ class Recording:
         else:
             yield from heapq.merge(*streams, key=lambda item: item[0])
 
-    @staticmethod
     def _stream(
+        self,
         group: _Group,
         reader: AnyReader,
         conns: list[Any],
         start_ns: int | None,
         stop_ns: int | None,
     ) -> Iterator[tuple[int, str, str, bytes, AnyReader, _Group]]:
+        first = reader.start_time if reader.message_count else 0
+        tally = {c.topic: _Tally(first) for c in conns}
+        error = ""
         try:
             for conn, stamp, data in reader.messages(conns, start=start_ns, stop=stop_ns):
+                tally[conn.topic].add(stamp)
                 yield stamp, conn.topic, conn.msgtype, data, reader, group
         except BagError:
             raise
         except Exception as exc:
             names = ", ".join(map(str, group.paths))
-            path = group.paths[0]
-            raise BagError(
-                f"{names}: reading stopped part-way ({type(exc).__name__}: {exc}); "
-                f"{_repair_hint(path, str(exc))}"
-            ) from exc
+            where = _read_position(reader)
+            error = (
+                f"{names}: reading stopped part-way ({type(exc).__name__}: {exc}"
+                f"{'; ' + where if where else ''}); {_repair_hint(group.paths[0], str(exc))}"
+            )
+            if not self.allow_partial:
+                raise IncompleteBagError(error) from exc
+        if start_ns is None and stop_ns is None:  # a complete read: compare with the declared
+            self._verify(group, reader, tally, error)
+
+    def _verify(
+        self, group: _Group, reader: AnyReader, tally: dict[str, _Tally], error: str
+    ) -> None:
+        """Compare the messages read per topic with the counts ``group`` declares."""
+        if not group.declared and not error:
+            return
+        declared: Counter[str] = Counter()
+        for conn in reader.connections:
+            if conn.topic in tally:
+                declared[conn.topic] += conn.msgcount
+        first = reader.start_time if reader.message_count else 0
+        last = reader.end_time - 1 if reader.message_count else 0
+        files = tuple(str(p) for p in group.paths)
+        found = []
+        for topic, seen in sorted(tally.items()):
+            if seen.count != declared[topic] or error:
+                gap = seen.largest_gap(last)
+                count = declared[topic] if group.declared else None
+                found.append(TopicLoss(topic, files, count, seen.count, *gap, first, error))
+        found = [f for f in found if f.missing or f.error]
+        if not found:
+            return
+        if not self.allow_partial:
+            raise IncompleteBagError(
+                "the bag is damaged or cut short: "
+                + "; ".join(f.describe() for f in found)
+                + f". {_repair_hint(group.paths[0], 'damaged')}; or pass --allow-partial to use "
+                "what was read (the results then say they come from partial input)"
+            )
+        for loss in found:
+            self.losses[(loss.topic, loss.files)] = loss
+
+    def integrity(self) -> dict[str, Any]:
+        """For results and ``--json``: whether the input was complete, what was lost, and which
+        files declared no counts to check against."""
+        return {
+            "complete": not self.losses,
+            "losses": [loss.to_json() for loss in self.losses.values()],
+            "counts_unchecked": [str(p) for p in self.unchecked],
+        }
+
+    def integrity_summary(self) -> str:
+        """Lines for the user: losses accepted with ``allow_partial``, unchecked files."""
+        lines = [f"PARTIAL INPUT: {loss.describe()}" for loss in self.losses.values()]
+        if self.unchecked:
+            lines.append(
+                f"{', '.join(map(str, self.unchecked))} declare(s) no message counts (no index, "
+                "metadata.yaml or MCAP summary): read to the end; the counts could not be checked"
+            )
+        return "\n".join(lines)
 
     def raw(
         self, topics: Collection[str], start_ns: int | None = None, stop_ns: int | None = None

@@ -19,6 +19,8 @@ import numpy as np
 from ncp_driver.bags.errors import BagError, TopicError
 from ncp_driver.bags.reader import Recording
 from ncp_driver.bags.topics import find_topic, find_topic_optional, split_field
+from ncp_driver.images.errors import ImageDecodeError
+from ncp_driver.images.stamps import stamp_ns as header_time_ns
 from ncp_driver.runtime.speed import message_speed
 
 __all__ = [
@@ -40,8 +42,9 @@ __all__ = [
 
 
 def _stamp(header: Any) -> int:
-    """A header stamp in integer nanoseconds (rows carry it exactly; series hold seconds)."""
-    return int(header.stamp.sec) * 1_000_000_000 + int(header.stamp.nanosec)
+    """A header stamp in integer nanoseconds (rows carry it exactly; series hold seconds);
+    :class:`ImageDecodeError` for a damaged one (the one stamp parser, ``images.stamps``)."""
+    return header_time_ns(header.stamp)
 
 
 Row = tuple[Any, ...]
@@ -286,7 +289,7 @@ def iter_rows(
     for msg in recording.messages(list(kinds)):
         try:
             row = message_row(resolved[msg.topic], msg.topic, msg.message)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, ImageDecodeError) as exc:
             recording.skipped[msg.topic] += 1
             recording.skip_reasons.setdefault(msg.topic, f"{type(exc).__name__}: {exc}")
             continue

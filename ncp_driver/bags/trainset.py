@@ -19,6 +19,7 @@ Stamps are record times in the bag (s).
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -255,6 +256,8 @@ def build_trainset(
             min_speed_mps=settings.min_speed,
             max_skew_s=settings.max_skew_s,
             timestamp_clock="bag record time",
+            input_complete=not recording.losses,
+            input_integrity=json.dumps(recording.integrity()),
             preprocessing="full frames"
             if settings.preprocessing is None
             else settings.preprocessing.to_json(),

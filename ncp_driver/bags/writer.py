@@ -21,6 +21,7 @@ from rosbags.rosbag2 import Writer as Writer2
 from rosbags.typesys import Stores
 from rosbags.typesys.store import Typestore
 
+from ncp_driver.atomic import partial_path, remove_stale_partials
 from ncp_driver.bags.errors import BagError
 from ncp_driver.bags.output import check_new
 from ncp_driver.bags.typestore import make_typestore
@@ -127,7 +128,8 @@ class BagWriter:
         self.typestore = make_typestore(
             msg_dirs, store=Stores.ROS1_NOETIC if fmt == "rosbag1" else Stores.ROS2_HUMBLE
         )
-        self._staging = self.path.parent / f".{self.path.name}.{os.getpid()}.partial"
+        remove_stale_partials(self.path)
+        self._staging = partial_path(self.path)
         if self._staging.exists():
             shutil.rmtree(self._staging)
         self._staging.mkdir(parents=True)

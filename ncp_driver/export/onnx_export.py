@@ -30,6 +30,7 @@ import onnx
 import torch
 
 import ncp_driver
+from ncp_driver.atomic import partial_path, remove_stale_partials
 from ncp_driver.contract import META_PREFIX, OUTPUT_CURVATURE, ModelContract
 from ncp_driver.export.errors import ExportError, ExportParityError
 from ncp_driver.export.parity import run_parity
@@ -278,7 +279,8 @@ def export_onnx(
     )
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    remove_stale_partials(path)
+    tmp = partial_path(path)
     try:
         onnx.save_model(proto, str(tmp), save_as_external_data=False)
         report = ExportReport(

@@ -24,7 +24,7 @@ from ncp_driver.images.compressed import (
 from ncp_driver.images.decode import decode_cropped, decode_image, is_compressed
 from ncp_driver.images.errors import ImageDecodeError
 from ncp_driver.images.raw import RAW_ENCODINGS, RawEncoding, decode_raw, raw_pixels
-from ncp_driver.images.stamps import image_stamp
+from ncp_driver.images.stamps import header_stamp_ns, image_stamp, stamp_ns
 
 __all__ = [
     "IMAGE_TYPES",
@@ -38,6 +38,7 @@ __all__ = [
     "decode_cropped",
     "decode_image",
     "decode_raw",
+    "header_stamp_ns",
     "image_stamp",
     "is_compressed",
     "jpeg_reduce_factor",
@@ -45,4 +46,5 @@ __all__ = [
     "read_compressed_image",
     "read_image",
     "read_raw_image",
+    "stamp_ns",
 ]

@@ -22,6 +22,7 @@ __all__ = [
     "compressed_codec",
     "compressed_size",
     "decode_compressed",
+    "jpeg_header",
     "jpeg_reduce_factor",
 ]
 
@@ -72,12 +73,12 @@ def compressed_codec(msg: Any, data: np.ndarray) -> str:
     )
 
 
-def _jpeg_size(data: np.ndarray) -> tuple[int, int] | None:
-    """(height, width) from a JPEG's SOF segment, or None if the header cannot be read."""
+def jpeg_header(data: np.ndarray) -> tuple[int, int, int] | None:
+    """(height, width, components) from a JPEG's SOF segment, or None if it cannot be read."""
     view = np.ascontiguousarray(data).data
     size = len(view)
     i = 2
-    while i + 9 <= size:
+    while i + 10 <= size:
         if view[i] != 0xFF:
             return None
         marker = view[i + 1]
@@ -91,11 +92,17 @@ def _jpeg_size(data: np.ndarray) -> tuple[int, int] | None:
         if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # start of frame
             height = (view[i + 5] << 8) | view[i + 6]
             width = (view[i + 7] << 8) | view[i + 8]
-            return (height, width) if height and width else None
+            return (height, width, int(view[i + 9])) if height and width else None
         if marker in (0xD9, 0xDA) or length < 2:  # end of image / start of scan before a frame
             return None
         i += 2 + length
     return None
+
+
+def _jpeg_size(data: np.ndarray) -> tuple[int, int] | None:
+    """(height, width) from a JPEG's SOF segment, or None if the header cannot be read."""
+    header = jpeg_header(data)
+    return None if header is None else header[:2]
 
 
 def compressed_size(msg: Any) -> tuple[int, int] | None:
@@ -118,6 +125,23 @@ def jpeg_reduce_factor(spec: Preprocessing, height: int, width: int) -> int:
         if factor <= shrink:
             return factor
     return 1
+
+
+def _ends_grey(image: np.ndarray, reduce: int) -> bool:
+    """Whether the bottom of a decoded JPEG is libjpeg's fill for missing data.
+
+    When the entropy-coded data ends before the last block (a truncated frame with an end
+    marker appended, a size header larger than the data), libjpeg warns "premature end of data
+    segment" (OpenCV only prints it) and decodes the missing blocks as exact mid-grey
+    (128, 128, 128). A camera frame whose bottom block row is that exact value across the whole
+    width, under content that is not, does not occur (sensor noise). A frame that is mid-grey
+    all over is accepted: it cannot be told from a truncation in its first block, and holds
+    nothing to steer by either way.
+    """
+    rows = max(1, 8 // reduce)
+    if not bool((image[-rows:] == 128).all()):
+        return False
+    return not bool((image == 128).all())
 
 
 def _jpeg_complete(data: np.ndarray) -> bool:
@@ -151,6 +175,12 @@ def decode_compressed(msg: Any, reduce: int = 1, rgb: bool = True) -> np.ndarray
         raise ImageDecodeError(f"OpenCV cannot decode this {codec}: {exc}") from exc
     if image is None:
         raise ImageDecodeError(f"corrupt {codec}: OpenCV could not decode its {data.size} bytes")
+    if codec == "jpeg" and _ends_grey(image, reduce):
+        raise ImageDecodeError(
+            f"corrupt JPEG: its {data.size} bytes end before the frame its header declares "
+            f"({'x'.join(map(str, _jpeg_size(data) or ('?',)))}): libjpeg filled the rest with "
+            "grey (premature end of data); the frame is truncated or damaged"
+        )
     if rgb and _RGB_FLAG is None:
         image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:

@@ -98,10 +98,24 @@ def raw_encoding(name: str) -> RawEncoding:
     return found
 
 
+def _int_field(msg: Any, name: str) -> int:
+    """An integer field of an Image (``height``, ``width``, ``step``); refuses other types."""
+    value = getattr(msg, name, None)
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise ImageDecodeError(f"image field {name} is {value!r}, not an integer")
+    if not 0 <= int(value) < 2**31:
+        raise ImageDecodeError(f"image field {name} = {value} is outside 0 .. 2^31 - 1")
+    return int(value)
+
+
 def message_bytes(data: Any) -> np.ndarray:
-    """A message's ``data`` field as a flat uint8 array, without copying where possible."""
+    """A message's ``data`` field as a flat uint8 array, without copying where possible.
+
+    Bytes, a uint8 array, or a sequence of integers 0..255; anything else (floats, strings)
+    is refused rather than cast.
+    """
     if isinstance(data, np.ndarray):
-        if data.dtype.itemsize != 1:
+        if data.dtype.itemsize != 1 or data.dtype.kind not in "uiSV":
             raise ImageDecodeError(f"image data has dtype {data.dtype}; expected bytes (uint8)")
         return data.reshape(-1).view(np.uint8)
     if isinstance(data, (bytes, bytearray, memoryview, array.array)):
@@ -110,7 +124,12 @@ def message_bytes(data: Any) -> np.ndarray:
         values = np.asarray(data)
     except (TypeError, ValueError) as exc:
         raise ImageDecodeError(f"image data of type {type(data).__name__} is not bytes") from exc
-    if values.ndim != 1 or (values.size and (values.min() < 0 or values.max() > 255)):
+    if values.ndim != 1 or (values.size and values.dtype.kind not in "iu"):
+        raise ImageDecodeError(
+            f"image data must be bytes or a flat sequence of integers 0..255, not "
+            f"{values.dtype} values of shape {values.shape}"
+        )
+    if values.size and (values.min() < 0 or values.max() > 255):
         raise ImageDecodeError("image data must be a flat sequence of byte values 0..255")
     return values.astype(np.uint8)
 
@@ -122,8 +141,8 @@ def raw_pixels(msg: Any) -> tuple[np.ndarray, RawEncoding]:
     to their high byte), H x W x 2 (``yuv422``) or 1.5H x W (``yuv420sp``), uint8, possibly a
     read-only, row-strided view of ``msg.data``.
     """
-    encoding = raw_encoding(str(msg.encoding))
-    height, width, step = int(msg.height), int(msg.width), int(msg.step)
+    encoding = raw_encoding(str(getattr(msg, "encoding", "")))
+    height, width, step = (_int_field(msg, name) for name in ("height", "width", "step"))
     if height <= 0 or width <= 0:
         raise ImageDecodeError(f"image size {width} x {height} is empty")
     if encoding.layout != "packed" and width % 2:

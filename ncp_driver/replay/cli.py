@@ -134,6 +134,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="without an auto-mode topic, treat the drive as manual (default: autonomous)",
     )
+    parser.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="replay what a damaged or cut-short bag gives instead of failing; metrics.json "
+        "then says the input was partial",
+    )
     parser.add_argument("--json", action="store_true", help="print metrics.json to stdout")
     progress = parser.add_mutually_exclusive_group()
     progress.add_argument("--progress", dest="progress", action="store_true", default=None)
@@ -175,6 +181,7 @@ def _replay(args: argparse.Namespace) -> None:
         noise_seed=args.noise_seed,
         batch_size=args.batch_size,
         assume_autonomous=not args.manual_without_flag,
+        allow_partial=args.allow_partial,
     )
     if args.out.exists() and not args.force:
         raise UsageError(f"{args.out} exists already: choose another --out or pass --force")
@@ -189,6 +196,13 @@ def _replay(args: argparse.Namespace) -> None:
         force=args.force,
     )
     doc = metrics_document(result)
+    if not doc["input"].get("complete", True):
+        lines = [
+            f"{loss['topic']}: "
+            f"{'some' if loss['missing'] is None else loss['missing']} message(s) lost"
+            for loss in doc["input"]["losses"]
+        ]
+        print("ncp-replay: PARTIAL INPUT (--allow-partial): " + "; ".join(lines), file=sys.stderr)
     print(json.dumps(doc, indent=2) if args.json else _summary(doc, args.out))
 
 

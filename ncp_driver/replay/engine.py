@@ -45,14 +45,12 @@ from ncp_driver.bags import Recording, load_series
 from ncp_driver.bags.labels import MAX_SKEW_S, RecordedSteering, human_curvature
 from ncp_driver.bags.series import Series, kind_for
 from ncp_driver.bags.topics import find_topic, find_topic_optional
-from ncp_driver.errors import PreprocessingError
-from ncp_driver.images import ImageDecodeError, decode_cropped, image_stamp
-from ncp_driver.preprocessing import Preprocessing, to_model_input
 from ncp_driver.replay.errors import ReplayError, ReplaySettingsError
 from ncp_driver.replay.metrics import AgreementMetrics, agreement_by_mode
 from ncp_driver.replay.noise import PAPER_NOISE_SEED, InputNoise
 from ncp_driver.replay.split import SplitModel
 from ncp_driver.runtime import FrameResult, PipelineConfig, SteeringModel, SteeringPipeline
+from ncp_driver.runtime.pipeline import PreparedFrame
 from ncp_driver.runtime.speed import SPEED_MSGTYPES, RecordedSpeed, speeds_at
 
 __all__ = ["FrameLog", "ReplayError", "ReplayResult", "ReplaySettings", "replay"]
@@ -78,6 +76,7 @@ class ReplaySettings:
     batch_size: int = 1  # > 1: batch the conv head (SplitModel)
     max_skew_s: float = MAX_SKEW_S  # how far the human's steering may be from a frame
     assume_autonomous: bool = True  # the mode when the bag has no auto-mode flag
+    allow_partial: bool = False  # replay what a damaged bag gives (the results say so)
 
     def __post_init__(self) -> None:
         _ = self.human_steering  # validates the steering ratio and the skew
@@ -122,6 +121,7 @@ class FrameLog:
     neurons: list[np.ndarray] = field(default_factory=list)  # frames the model ran on
     features: list[np.ndarray] = field(default_factory=list)
     model_rows: list[int] = field(default_factory=list)  # frame index of each neurons row
+    first_reasons: dict[str, str] = field(default_factory=dict)  # status -> its first reason
 
     def add(self, result: FrameResult, bag_ns: int, stamp_ns: int | None) -> None:
         command = result.command
@@ -136,6 +136,8 @@ class FrameLog:
         self.limits_active.append(";".join(command.limits_active) if command else "")
         self.reset_reason.append(result.reset_reason or "")
         self.elapsed_s.append(result.elapsed_s)
+        if result.reason:
+            self.first_reasons.setdefault(result.status.value, result.reason)
         if result.neurons is not None and result.features is not None:
             self.model_rows.append(len(self.stamp) - 1)
             self.neurons.append(result.neurons)
@@ -170,6 +172,7 @@ class ReplayResult:
     skipped_messages: dict[str, int]
     seconds: float
     model_info: dict[str, str]
+    input_integrity: dict[str, Any] = field(default_factory=dict)  # Recording.integrity()
 
     @property
     def frames(self) -> int:
@@ -302,7 +305,7 @@ def replay(
 ) -> ReplayResult:
     """Replay the camera stream of the bag(s) ``paths`` through the pipeline."""
     start = time.perf_counter()
-    with Recording(paths, settings.msg_dirs) as recording:
+    with Recording(paths, settings.msg_dirs, settings.allow_partial) as recording:
         source = recording.describe()
         available = recording.topics
         topics: dict[str, str | None] = {
@@ -324,8 +327,10 @@ def replay(
         camera = topics["camera"]
         assert camera is not None
         pipe = lanes[0].pipeline
-        spec, reduced = pipe.spec, pipe.config.reduced_jpeg_decode
-        prepared = (_prepare(m, spec, reduced) for m in recording.messages([camera]))
+        # The pipeline's own admission step, run ahead in the reader thread (it is stateless).
+        prepared = (
+            _Frame(m.stamp_ns, pipe.prepare(m.message)) for m in recording.messages([camera])
+        )
         # Three stages in three threads (onnxruntime and OpenCV release the GIL): read and
         # prepare frames; the conv head over each batch; the cells and pipelines, in order.
         with _read_ahead(prepared, max(settings.batch_size, READ_AHEAD)) as ahead:
@@ -340,9 +345,26 @@ def replay(
                     speeds = [speed.at(ns * 1e-9) for ns in chunk_ns.tolist()]
                     _step(lanes, batch, modes, speeds)
         skipped = dict(recording.skipped)
+        integrity = recording.integrity()
     clean = lanes[0]
     if len(clean.log) == 0:
         raise ReplayError(f"{source}: topic {camera} has no camera frames to replay")
+    if "ok" not in clean.log.status:
+        counts = {s: clean.log.status.count(s) for s in sorted(set(clean.log.status))}
+        why = "; ".join(
+            f"{n} {status} (first: {clean.log.first_reasons.get(status, '?')})"
+            for status, n in counts.items()
+        )
+        verdict = (
+            "every output of the model was non-finite"
+            if set(counts) == {"nonfinite"}
+            else "no frame decoded"
+            if set(counts) == {"rejected"}
+            else "no frame could be used"
+        )
+        raise ReplayError(
+            f"{source}: {verdict} on {camera}, so there is nothing to evaluate: {why}"
+        )
     t = clean.log.bag_time
     stats = clean.pipeline.stats
     model = clean.pipeline.model
@@ -361,6 +383,7 @@ def replay(
             "frames_processed": stats.frames_processed,
             "frames_dropped": stats.frames_dropped,
             "frames_rejected": stats.frames_rejected,
+            "rejections": dict(stats.rejections),
             "frames_stale": stats.frames_stale,
             "nonfinite_outputs": stats.nonfinite_outputs,
             "resets": dict(stats.resets),
@@ -375,6 +398,7 @@ def replay(
             "provider": model.provider,
             "mode": "batched head" if settings.batch_size > 1 else "frame by frame",
         },
+        input_integrity=integrity,
     )
 
 
@@ -389,29 +413,14 @@ def _speeds(series: _Series, t: np.ndarray, settings: ReplaySettings) -> np.ndar
 
 @dataclass
 class _Frame:
-    """One camera message, read and prepared ahead (in the reader thread)."""
+    """One camera message, prepared ahead by the pipeline (in the reader thread)."""
 
     bag_ns: int  # record time
-    stamp: float  # the image's stamp, s (NaN if it has none)
-    stamp_ns: int | None  # the same, exactly
-    model_input: np.ndarray | None  # None: the frame did not decode or preprocess
-    preprocess_s: float  # decode and preprocessing time
-    message: Any | None  # kept only for a frame that failed (the pipeline rejects it itself)
+    prepared: PreparedFrame  # SteeringPipeline.prepare's result: what process_prepared takes
 
-
-def _prepare(message: Any, spec: Preprocessing, reduced_jpeg_decode: bool) -> _Frame:
-    """Decode and preprocess one camera message with the pipeline's functions."""
-    msg = message.message
-    begin = time.perf_counter()
-    stamp = math.nan
-    try:
-        stamp = image_stamp(msg)
-        image = decode_cropped(msg, spec, reduced_jpeg_decode)
-        model_input = to_model_input(image, spec, out=np.empty(spec.input_shape, np.float32))
-    except (ImageDecodeError, PreprocessingError):
-        return _Frame(message.stamp_ns, stamp, _stamp_ns(msg), None, 0.0, msg)
-    cost = time.perf_counter() - begin
-    return _Frame(message.stamp_ns, stamp, _stamp_ns(msg), model_input, cost, None)
+    @property
+    def model_input(self) -> np.ndarray | None:
+        return self.prepared.model_input
 
 
 class _Failure:
@@ -474,16 +483,6 @@ def _read_ahead(items: Iterator[_T], depth: int) -> Iterator[Iterator[_T]]:
         worker.join()
 
 
-def _stamp_ns(msg: Any) -> int | None:
-    """The image's header stamp in integer ns (exact), or None without a usable one."""
-    stamp = getattr(getattr(msg, "header", None), "stamp", None)
-    sec = getattr(stamp, "sec", getattr(stamp, "secs", None))
-    nanosec = getattr(stamp, "nanosec", getattr(stamp, "nsecs", None))
-    if not isinstance(sec, (int, np.integer)) or not isinstance(nanosec, (int, np.integer)):
-        return None
-    return int(sec) * 1_000_000_000 + int(nanosec)
-
-
 @dataclass
 class _Batch:
     """A chunk of frames with each lane's model inputs and (batched mode) conv features."""
@@ -530,12 +529,12 @@ def _step(lanes: list[_Lane], batch: _Batch, modes: np.ndarray, speeds: list[flo
             if bool(modes[j]) != pipe.autonomous:
                 pipe.set_autonomous(bool(modes[j]), frame.bag_ns * 1e-9)
             pipe.set_speed(speeds[j])
-            if not batch.valid[j]:
-                result = pipe.process_image(frame.message)  # the pipeline's own rejection, counted
-            else:
+            model_input, fed = None, False
+            if batch.valid[j]:
                 if lane.split is not None and features is not None:
                     lane.split.feed(features[j])
-                else:
-                    pipe.model.frame_input[0] = inputs[j]
-                result = pipe.process_prepared(frame.stamp, preprocess_s=frame.preprocess_s)
-            lane.log.add(result, frame.bag_ns, frame.stamp_ns)
+                    fed = True
+                elif lane.noise is not None:
+                    model_input = inputs[j]
+            result = pipe.process_prepared(frame.prepared, model_input=model_input, input_fed=fed)
+            lane.log.add(result, frame.bag_ns, frame.prepared.stamp_ns)

@@ -144,6 +144,7 @@ def metrics_document(result: ReplayResult) -> dict[str, Any]:
         else None,
         "pipeline": result.stats,
         "skipped_messages": result.skipped_messages,
+        "input": result.input_integrity,
         "human_label": bool(np.isfinite(result.human_curvature).any()),
     }
     doc.update({mode: m.to_dict() for mode, m in result.metrics().items()})
@@ -234,7 +235,7 @@ def write_mcap(result: ReplayResult, path: Path, images: bool = True) -> None:
     settings = result.settings
     store = make_typestore(settings.msg_dirs)
     camera = result.topics["camera"]
-    with Recording(result.sources, settings.msg_dirs) as recording:
+    with Recording(result.sources, settings.msg_dirs, settings.allow_partial) as recording:
         topics = {
             name: info.msgtype
             for name, info in recording.topics.items()

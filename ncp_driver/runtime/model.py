@@ -18,6 +18,7 @@ Two ways to run, both with IO binding to preallocated buffers (no allocation per
 from __future__ import annotations
 
 import hashlib
+import math
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
@@ -43,6 +44,7 @@ __all__ = [
     "SteeringModel",
     "StepModel",
     "StepOutput",
+    "check_starts_finite",
     "load_contract",
     "open_session",
     "provider_plan",
@@ -205,8 +207,15 @@ def session_contract(session: ort.InferenceSession, source: str) -> ModelContrac
 def load_contract(path: Path | str) -> ModelContract:
     """The :class:`ModelContract` of an exported model file, read through :func:`open_session`."""
     if not Path(path).is_file():
-        raise MissingModelError(f"{path} does not exist: give an ONNX model exported by ncp-export")
+        raise MissingModelError(
+            f"{path} {_not_a_file(Path(path))}: give an ONNX model exported by ncp-export"
+        )
     return session_contract(open_session(Path(path)), str(path))
+
+
+def _not_a_file(path: Path) -> str:
+    """Why ``path`` cannot be read as a model file (for messages)."""
+    return "is a directory, not a model file" if path.is_dir() else "does not exist"
 
 
 def running_provider(session: ort.InferenceSession) -> str:
@@ -274,6 +283,27 @@ def check_io(session: ort.InferenceSession, contract: ModelContract, source: str
                     f"{source}: {name!r} has shape {arg.shape} but its metadata implies [batch, "
                     f"{', '.join(map(str, expected))}]: the contract and the graph disagree; re-export"
                 )
+
+
+def check_starts_finite(model: StepModel, elapsed_s: float, source: str) -> None:
+    """Refuse a model whose first step, a mid-grey frame from a zero state, is not finite.
+
+    Run at every start, whatever ``warmup_runs`` says (NaN or infinite weights would otherwise
+    start a node that never commands, or a replay that fails at its end). The state is reset
+    afterwards; the frame buffer is left zero.
+    """
+    model.reset_state()
+    grey = np.full(model.frame_input.shape, 0.5, np.float32)
+    out = model.step(elapsed_s, frame=grey)
+    finite = out.finite and math.isfinite(out.curvature)
+    model.reset_state()
+    model.frame_input.fill(0.0)
+    if not finite:
+        raise ModelContractError(
+            f"{source}: the model's outputs are not finite on a mid-grey frame from a zero state "
+            f"(curvature {out.curvature}): its weights hold NaN or infinite values, or it "
+            "overflows; refusing to start. Re-export it from a good checkpoint"
+        )
 
 
 class _HostRunner:
@@ -434,6 +464,7 @@ class SteeringModel:
         else:
             self._runner = _HostRunner(session, contract)
         self.state_on_device = device and contract.stateful
+        check_starts_finite(self, config.default_elapsed_s, source)
         self.warm_up(config.warmup_runs, config.default_elapsed_s)
 
     @classmethod
@@ -452,6 +483,11 @@ class SteeringModel:
         """
         config = config or PipelineConfig()
         path = Path(path)
+        if not path.is_file():
+            raise MissingModelError(
+                f"cannot read the model {path}: it {_not_a_file(path)}; set model_path to an "
+                "exported .onnx file"
+            )
         try:
             data = path.read_bytes()
         except OSError as exc:

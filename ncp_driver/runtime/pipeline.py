@@ -3,48 +3,81 @@
 The ROS 2 node and the offline replay both call :class:`SteeringPipeline`, so what the replay
 measures is what the car does. One frame goes through these steps (``docs/runtime.md``):
 
-1. stamp (from the image header) and receipt time ``now`` (defaults to the stamp, as in a replay);
-   the drop estimate sees every stamp that arrived;
-2. staleness: ``now - stamp > watchdog_timeout_s`` -> status ``stale`` (:class:`FrameStatus`), nothing else happens;
-3. decode, crop, resize and scale (THE preprocessing) into the model's input buffer; a frame that
-   cannot be decoded, or repeats the previous stamp, -> status ``rejected``;
+1. :meth:`SteeringPipeline.prepare` (stateless, so a replay may run it ahead in a thread): the
+   header stamp, the message's fields, the encoding the model was trained for, the decode
+   (a JPEG that the decoder can tell is damaged is refused), crop, resize and scale (THE
+   preprocessing); anything wrong -> status ``rejected`` (:class:`FrameStatus`) with the reason;
+2. admission (:meth:`SteeringPipeline.process_prepared`, the one path every frame takes, on the
+   car, in the replay and in the simulator): a finite receipt time ``now`` (defaults to the
+   stamp, as in a replay); the drop estimate sees every stamp that arrived; staleness
+   (``now - stamp > watchdog_timeout_s`` -> status ``stale``); a stamp that far ahead of ``now``,
+   or repeating the previous frame's, or a frame of another size than the stream's first good
+   frame (the frame-size lock; only ``reset_state("service")`` releases it) -> ``rejected``;
 4. resets (one reason per frame): ``start``, then any reset asked for since the last frame
    (``engage``, ``service``, ``nonfinite``), ``backwards``, ``gap``, ``manual``;
 5. the model steps with ``elapsed = stamp - previous stamp`` clamped to [min, max]_elapsed_s
    (``default_elapsed_s`` after a reset);
 6. any non-finite output -> status ``nonfinite``, no command, the state is reset;
-7. the limits -> a :class:`SteeringCommand` stamped with the image's stamp.
+7. the limits -> a :class:`SteeringCommand` stamped with the image's stamp; the rate limit holds
+   in stamp time and in receipt time.
+
+Refused at start: a model whose first step (a grey frame from a zero state) is not finite.
+Rejections are counted per reason (:attr:`PipelineStats.rejections`); no message, however
+malformed, makes :meth:`SteeringPipeline.process_image` raise.
 
 Not thread-safe: call it from one thread (or serialise the calls).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
 import numpy as np
 
 from ncp_driver.errors import ConfigError, PreprocessingError
-from ncp_driver.images import ImageDecodeError, decode_cropped, image_stamp
+from ncp_driver.images import ImageDecodeError, header_stamp_ns
+from ncp_driver.images.decode import decode_cropped_sized, message_encoding
+from ncp_driver.images.stamps import ns_to_seconds
 from ncp_driver.preprocessing import crop_and_resize, to_model_input
 from ncp_driver.runtime.clock import DropEstimator, clamp_elapsed
 from ncp_driver.runtime.config import PipelineConfig
-from ncp_driver.runtime.model import SteeringModel, StepModel
+from ncp_driver.runtime.model import SteeringModel, StepModel, check_starts_finite
 from ncp_driver.runtime.stats import PipelineStats
 from ncp_driver.runtime.steering import SteeringCommand, SteeringLimiter
 
-__all__ = ["FRAME_STATUSES", "FrameResult", "FrameStatus", "SteeringPipeline"]
+__all__ = ["FRAME_STATUSES", "FrameResult", "FrameStatus", "PreparedFrame", "SteeringPipeline"]
+
+_SEAL = object()  # marks a PreparedFrame made by SteeringPipeline.prepare
+
+
+@dataclass(frozen=True)
+class PreparedFrame:
+    """A camera message checked, decoded and preprocessed by :meth:`SteeringPipeline.prepare`:
+    the only thing :meth:`SteeringPipeline.process_prepared` accepts."""
+
+    stamp: float  # the header stamp, s (nan without a usable one)
+    stamp_ns: int | None  # the same, exact
+    model_input: np.ndarray | None  # H x W x 3 float32 (the model's input); None if rejected
+    error: str  # why the frame is rejected ("" if it is usable)
+    reason: str  # the rejection's short name, counted in PipelineStats.rejections
+    size: tuple[int, int] | None  # the full frame's (height, width)
+    preprocess_s: float  # decode + crop + resize + scale
+    seal: object = field(default=None, repr=False, compare=False)
+    stale_at: float | None = None  # not decoded: already stale at this receipt time
 
 
 class FrameStatus(str, Enum):
     """What became of a frame. str-valued: it compares, prints and is written as its value."""
 
     OK = "ok"  # the model ran (a command, unless one was held back: see ``reason``)
-    REJECTED = "rejected"  # no usable stamp or pixels, a repeated stamp, a clock ahead
+    REJECTED = (
+        "rejected"  # a bad stamp, fields, encoding or pixels; a repeat; a clock ahead; another size
+    )
     STALE = "stale"  # older than watchdog_timeout_s on arrival
     NONFINITE = "nonfinite"  # the model's outputs were not finite; state reset
 
@@ -88,6 +121,7 @@ class SteeringPipeline:
                     "model_path is empty: set it to an exported .onnx file, or pass a model"
                 )
             model = SteeringModel.load(config.model_path, config)
+        check_starts_finite(model, config.default_elapsed_s, getattr(model, "source", "model"))
         self.config = config
         self.model = model
         self.spec = model.contract.preprocessing
@@ -102,6 +136,7 @@ class SteeringPipeline:
         self._last_usable: float | None = None  # receipt time of the last commanded frame
         self._input = model.frame_input[0]
         self._dropped = 0  # the drop estimate of the frame in hand
+        self._size: tuple[int, int] | None = None  # the frame-size lock (first good frame)
 
     # -- inputs besides frames ---------------------------------------------------------------
 
@@ -139,8 +174,11 @@ class SteeringPipeline:
         """Zero the recurrent state now; counted under ``reason``.
 
         The rate limit still holds against the last command: a reset changes what the network
-        remembers, not how fast the steering may move.
+        remembers, not how fast the steering may move. ``"service"`` (the reset a user asks
+        for) also releases the frame-size lock: the next good frame sets it again.
         """
+        if reason == "service":
+            self._size = None
         self.model.reset_state()
         self._pending_reset = reason
         self._stats.resets[reason] = self._stats.resets.get(reason, 0) + 1
@@ -160,75 +198,154 @@ class SteeringPipeline:
         return snapshot
 
     def watchdog_tripped(self, now: float) -> bool:
-        """True when no frame produced a command within ``watchdog_timeout_s`` before ``now``."""
-        return self._last_usable is None or now - self._last_usable > self.config.watchdog_timeout_s
+        """True when no frame produced a command within ``watchdog_timeout_s`` before ``now``
+        (always, for a ``now`` that is not a finite time)."""
+        if self._last_usable is None or not math.isfinite(now):
+            return True
+        return not (now - self._last_usable <= self.config.watchdog_timeout_s)
 
     # -- frames -------------------------------------------------------------------------------
 
+    def prepare(
+        self, msg: Any, out: np.ndarray | None = None, now: float | None = None
+    ) -> PreparedFrame:
+        """Check, decode and preprocess one sensor_msgs Image or CompressedImage (any object
+        with their fields) into ``out`` (default: a new array). Never raises for a bad message:
+        the result carries the reason. Stateless: safe to call from a reader thread.
+
+        With a receipt time ``now`` a frame already stale then is not decoded (the car spends
+        nothing on a frame it will not use); :meth:`process_prepared` reports it as stale.
+        """
+        begin = time.perf_counter()
+        try:
+            total = header_stamp_ns(msg)
+        except ImageDecodeError as exc:
+            return self._prepared(math.nan, None, None, str(exc), "stamp", None, begin)
+        stamp = ns_to_seconds(total)
+        if now is not None and now - stamp > self.config.watchdog_timeout_s:
+            frame = self._prepared(stamp, total, None, "", "", None, begin)
+            return dataclasses.replace(frame, stale_at=now)
+        try:
+            encoding = message_encoding(msg)
+            if not self.model.contract.accepts_encoding(encoding):
+                return self._prepared(
+                    stamp, total, None,
+                    f"encoding {encoding!r} is not one the model was trained for "
+                    f"({', '.join(self.model.contract.input_encodings)}): subscribe to the camera's "
+                    "colour stream (a depth or mono image is not a camera frame for this model)",
+                    "encoding", None, begin,
+                )  # fmt: skip
+            image, size = decode_cropped_sized(msg, self.spec, self.config.reduced_jpeg_decode)
+            if out is None:
+                out = np.empty(self.spec.input_shape, np.float32)
+            to_model_input(image, self.spec, out=out)
+        except (ImageDecodeError, PreprocessingError) as exc:
+            return self._prepared(stamp, total, None, str(exc), "undecodable", None, begin)
+        except (TypeError, ValueError, OverflowError, AttributeError, IndexError) as exc:
+            # A field of the wrong type that the checks above did not name: still the images
+            # layer's refusal, never the caller's exception.
+            error = ImageDecodeError(f"malformed camera message ({type(exc).__name__}: {exc})")
+            return self._prepared(stamp, total, None, str(error), "malformed", None, begin)
+        return self._prepared(stamp, total, out, "", "", size, begin)
+
+    def prepare_rgb(
+        self, rgb: np.ndarray, stamp: float, out: np.ndarray | None = None
+    ) -> PreparedFrame:
+        """:meth:`prepare` for a decoded H x W x 3 uint8 RGB frame (any size) stamped ``stamp``."""
+        begin = time.perf_counter()
+        stamp = float(stamp)
+        if not math.isfinite(stamp):
+            return self._prepared(
+                stamp, None, None, f"stamp {stamp} is not a finite time", "stamp", None, begin
+            )
+        try:
+            if out is None:
+                out = np.empty(self.spec.input_shape, np.float32)
+            to_model_input(crop_and_resize(rgb, self.spec), self.spec, out=out)
+        except PreprocessingError as exc:
+            return self._prepared(stamp, None, None, str(exc), "undecodable", None, begin)
+        size = (int(rgb.shape[0]), int(rgb.shape[1]))
+        return self._prepared(stamp, round(stamp * 1e9), out, "", "", size, begin)
+
+    @staticmethod
+    def _prepared(
+        stamp: float,
+        stamp_ns: int | None,
+        model_input: np.ndarray | None,
+        error: str,
+        reason: str,
+        size: tuple[int, int] | None,
+        begin: float,
+    ) -> PreparedFrame:
+        cost = time.perf_counter() - begin
+        return PreparedFrame(stamp, stamp_ns, model_input, error, reason, size, cost, _SEAL)
+
     def process_image(self, msg: Any, now: float | None = None) -> FrameResult:
         """One sensor_msgs Image or CompressedImage (any object with their fields)."""
-        start = time.perf_counter()
-        try:
-            stamp = image_stamp(msg)
-        except ImageDecodeError as exc:
-            stamp, error = math.nan, str(exc)
-        else:
-            error = ""
-        now, early = self._admit(stamp, now, start, error)
-        if early is not None:
-            return early
-        try:
-            image = decode_cropped(msg, self.spec, self.config.reduced_jpeg_decode)
-            to_model_input(image, self.spec, out=self._input)
-        except (ImageDecodeError, PreprocessingError) as exc:
-            return self._reject(stamp, str(exc), start)
-        return self._run(stamp, now, start, time.perf_counter() - start)
+        return self.process_prepared(self.prepare(msg, out=self._input, now=now), now)
 
     def process_frame(self, rgb: np.ndarray, stamp: float, now: float | None = None) -> FrameResult:
         """One decoded frame: H x W x 3 uint8 RGB (any size; or already the model's size)."""
-        start = time.perf_counter()
-        now, early = self._admit(stamp, now, start)
-        if early is not None:
-            return early
-        try:
-            to_model_input(crop_and_resize(rgb, self.spec), self.spec, out=self._input)
-        except PreprocessingError as exc:
-            return self._reject(stamp, str(exc), start)
-        return self._run(stamp, now, start, time.perf_counter() - start)
+        return self.process_prepared(self.prepare_rgb(rgb, stamp, out=self._input), now)
 
     def process_prepared(
-        self, stamp: float, now: float | None = None, preprocess_s: float = 0.0
+        self,
+        frame: PreparedFrame,
+        now: float | None = None,
+        model_input: np.ndarray | None = None,
+        input_fed: bool = False,
     ) -> FrameResult:
-        """A frame whose model input the caller already wrote into ``model.frame_input``.
+        """A frame from :meth:`prepare` (or :meth:`prepare_rgb`): admission, resets, step, limits.
 
-        The same arrival checks, resets, step and limits as :meth:`process_image`; for an offline
-        replay that decodes (or perturbs, or batches) frames itself with the same functions.
-        ``preprocess_s`` is the caller's decode and preprocessing time, for the figures.
+        The one path of every frame. ``model_input`` replaces the frame's input for the model
+        (an offline replay's perturbed copy of ``frame.model_input``); the admission is the
+        frame's. ``input_fed``: the model was fed otherwise (the replay's batched head gave it
+        the frame's features), so nothing is copied into its input.
         """
-        start = time.perf_counter() - preprocess_s
-        now, early = self._admit(stamp, now, start)
-        if early is not None:
-            return early
-        return self._run(stamp, now, start, preprocess_s)
-
-    def _admit(
-        self, stamp: float, now: float | None, start: float, error: str = ""
-    ) -> tuple[float, FrameResult | None]:
-        """Count the frame and check its arrival; ``now`` defaults to the stamp (a replay).
-
-        Returns the receipt time and, if the frame stops here, its result.
-        """
+        if getattr(frame, "seal", None) is not _SEAL:
+            raise TypeError("process_prepared takes only what SteeringPipeline.prepare returned")
+        start = time.perf_counter() - frame.preprocess_s
         self._stats.frames_in += 1
         self._dropped = 0
-        if error or not math.isfinite(stamp):
-            return math.nan, self._reject(
-                stamp, error or f"stamp {stamp} is not a finite time", start
+        if now is not None and not math.isfinite(now):
+            return self._reject(
+                frame.stamp,
+                f"receipt time {now} is not a finite time: pass the clock's time",
+                start,
+                "receipt_time",
             )
+        if frame.error:
+            return self._reject(frame.stamp, frame.error, start, frame.reason)
+        stamp = frame.stamp
         now = stamp if now is None else now
-        return now, self._arrive(stamp, now, start)
+        early = self._arrive(stamp, now, start)
+        if early is not None:
+            return early
+        if frame.stale_at is not None:  # prepared at another receipt time, when it was stale
+            return self._reject(
+                stamp, f"not decoded: the frame was stale at {frame.stale_at}", start, "stale"
+            )
+        if self._size is not None and frame.size is not None and frame.size != self._size:
+            return self._reject(
+                stamp,
+                f"frame is {frame.size[1]} x {frame.size[0]} but this stream's frames are "
+                f"{self._size[1]} x {self._size[0]}: a camera does not change size mid-drive, "
+                "so the frame is damaged or from another camera (the reset service releases "
+                "the lock)",
+                start,
+                "size_changed",
+            )
+        source = frame.model_input if model_input is None else model_input
+        if not input_fed and source is not None and source is not self._input:
+            self._input[...] = source
+        result = self._run(stamp, now, start, frame.preprocess_s)
+        if result.ok and self._size is None:
+            self._size = frame.size
+        return result
 
-    def _reject(self, stamp: float, reason: str, start: float) -> FrameResult:
+    def _reject(self, stamp: float, reason: str, start: float, kind: str) -> FrameResult:
         self._stats.frames_rejected += 1
+        self._stats.rejections[kind] = self._stats.rejections.get(kind, 0) + 1
         total = time.perf_counter() - start
         return FrameResult(
             stamp=stamp,
@@ -261,9 +378,12 @@ class SteeringPipeline:
                 f"frame stamped {-latency:.3f} s after it arrived: the camera's clock is ahead of "
                 "this computer's; synchronise them (PTP, chrony)",
                 start,
+                "ahead",
             )
         if stamp == self._prev_stamp:
-            return self._reject(stamp, f"stamp {stamp} repeats the previous frame's", start)
+            return self._reject(
+                stamp, f"stamp {stamp} repeats the previous frame's", start, "repeat"
+            )
         return None
 
     def _reset_reason(self, stamp: float) -> str | None:
@@ -275,8 +395,7 @@ class SteeringPipeline:
         if self._prev_stamp is None:
             reason = "start"
         elif stamp < self._prev_stamp:
-            reason = "backwards"
-            self._limiter.reset()  # a new timeline: the last command's stamp means nothing now
+            reason = "backwards"  # the limiter starts the new stamp timeline from its last command
         elif stamp - self._prev_stamp > self.config.reset_gap_s:
             reason = "gap"
         elif not self._autonomous and self.config.manual_mode == "reset":
@@ -336,7 +455,7 @@ class SteeringPipeline:
                 autonomous=autonomous,
                 dropped=self._dropped,
             )
-        command = self._limiter.command(out.curvature, stamp, autonomous, self._speed)
+        command = self._limiter.command(out.curvature, stamp, autonomous, self._speed, now)
         for name in command.limits_active:
             self._stats.limit_counts[name] = self._stats.limit_counts.get(name, 0) + 1
         self._last_usable = now

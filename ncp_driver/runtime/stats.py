@@ -16,6 +16,7 @@ class PipelineStats:
     frames_processed: int = 0  # frames the model ran on (ok + nonfinite)
     frames_dropped: int = 0  # frames missing from the stream (stamp gaps + note_dropped)
     frames_rejected: int = 0  # undecodable or bad frames, skipped
+    rejections: dict[str, int] = field(default_factory=dict)  # why frames were rejected -> count
     frames_stale: int = 0  # frames older than the watchdog timeout on arrival, skipped
     nonfinite_outputs: int = 0  # frames whose outputs were not finite (no command, state reset)
     resets: dict[str, int] = field(default_factory=dict)  # reason -> count

@@ -5,8 +5,12 @@ Order of the limits, for a raw curvature ``k`` at image stamp ``t``:
 1. magnitude: ``|k| <= max_curvature`` and, if set, ``tan(max_steering_angle_rad) / wheelbase``
    (named ``max_curvature`` or ``max_steering_angle``, whichever binds);
    lateral acceleration: ``|k| <= max_lateral_accel / v^2`` when enabled and the speed is known;
-2. rate: ``|k - k_prev| <= max_curvature_rate * (t - t_prev)`` against the last command, always
-   (a state reset does not lift it; only the first command of a stamp timeline is free);
+2. rate: ``|k - k_prev| <= max_curvature_rate * dt`` against the last command, always, where
+   ``dt`` is the smaller of the stamp interval ``t - t_prev`` and the receipt-time interval
+   ``now - now_prev`` (the replay's receipt time is the stamp): a frame stamped ahead of the
+   clock, or a burst of frames, buys no extra change. Stamps going backwards start a new stamp
+   timeline from the last command with no change allowed on that frame; nothing lifts the
+   limit but :meth:`SteeringLimiter.reset` (only the very first command is free);
 3. the magnitude limits again, which can bind only when they tightened since the last command
    (the speed rose): a hard limit beats the rate limit.
 
@@ -101,7 +105,8 @@ class SteeringLimiter:
             if by_angle < self._max_curvature:
                 self._max_curvature = by_angle
                 self._magnitude_name = "max_steering_angle"
-        self._last: tuple[float, float] | None = None  # (stamp, curvature) of the last command
+        # (stamp, receipt time, curvature) of the last command
+        self._last: tuple[float, float, float] | None = None
 
     @property
     def max_curvature(self) -> float:
@@ -109,7 +114,8 @@ class SteeringLimiter:
         return self._max_curvature
 
     def reset(self) -> None:
-        """Forget the last command: the next one is not rate limited (a new stamp timeline)."""
+        """Forget the last command: the next one is not rate limited. The pipeline never calls
+        this (a state reset, a gap or stamps going backwards keep the limit)."""
         self._last = None
 
     def _magnitude(self, value: float, speed: float | None, active: list[str]) -> float:
@@ -126,25 +132,36 @@ class SteeringLimiter:
         return value
 
     def apply(
-        self, raw: float, stamp: float, speed: float | None = None
+        self, raw: float, stamp: float, speed: float | None = None, now: float | None = None
     ) -> tuple[float, tuple[str, ...]]:
-        """Limit ``raw`` (finite, 1/m) for a frame stamped ``stamp``; returns (curvature, names)."""
+        """Limit ``raw`` (finite, 1/m) for a frame stamped ``stamp`` and received at ``now``
+        (default: the stamp); returns (curvature, names)."""
+        now = stamp if now is None else now
         active: list[str] = []
         value = self._magnitude(raw, speed, active)
         if self._last is not None:
-            last_stamp, last_value = self._last
-            step = self._config.max_curvature_rate * max(stamp - last_stamp, 0.0)
+            last_stamp, last_now, last_value = self._last
+            if stamp < last_stamp:  # a new stamp timeline: it starts from the last command
+                interval = 0.0
+            else:
+                interval = max(min(stamp - last_stamp, now - last_now), 0.0)
+            step = self._config.max_curvature_rate * interval
             if abs(value - last_value) > step:
                 value = last_value + math.copysign(step, value - last_value)
                 active.append("max_curvature_rate")
                 value = self._magnitude(value, speed, active)
-        self._last = (stamp, value)
+        self._last = (stamp, now, value)
         return value, tuple(active)
 
     def command(
-        self, raw: float, stamp: float, autonomous: bool, speed: float | None = None
+        self,
+        raw: float,
+        stamp: float,
+        autonomous: bool,
+        speed: float | None = None,
+        now: float | None = None,
     ) -> SteeringCommand:
         """The limited :class:`SteeringCommand` for the model's curvature ``raw``."""
-        value, active = self.apply(raw, stamp, speed)
+        value, active = self.apply(raw, stamp, speed, now)
         angle = curvature_to_steering_angle(value, self._config.wheelbase_m)
         return SteeringCommand(stamp, value, angle, raw, active, autonomous)

@@ -8,10 +8,11 @@ tick the driving curvature is chosen (the actuator's output while autonomous, th
 otherwise) and held until the next tick; after the step the safety driver checks the new state.
 
 Every frame goes through :meth:`SteeringPipeline.process_image` as a real ``sensor_msgs/Image``
-built like the synthetic bags' frames; with input noise, the frame is decoded and preprocessed
-with the pipeline's functions, noise is added by :class:`ncp_driver.replay.noise.InputNoise` and
-the pipeline runs on it with :meth:`SteeringPipeline.process_prepared` - exactly as ``ncp-replay``
-does. The pipeline is told the mode (engage resets its state) and the speed, as on the car.
+built like the synthetic bags' frames; with input noise, the frame is admitted by
+:meth:`SteeringPipeline.prepare`, noise is added to its model input by
+:class:`ncp_driver.replay.noise.InputNoise` and the pipeline runs on it with
+:meth:`SteeringPipeline.process_prepared` - exactly as ``ncp-replay`` does. The pipeline is
+told the mode (engage resets its state) and the speed, as on the car.
 """
 
 from __future__ import annotations
@@ -24,8 +25,6 @@ from typing import Any
 
 import numpy as np
 
-from ncp_driver.images import decode_cropped
-from ncp_driver.preprocessing import to_model_input
 from ncp_driver.replay.noise import InputNoise
 from ncp_driver.runtime import FrameResult, SteeringPipeline
 from ncp_driver.sim.actuator import Actuator
@@ -152,12 +151,11 @@ class _Pilot:
         pipe.set_speed(speed)
         if self.noise is None:
             return pipe.process_image(msg)
-        # The replay's noise point: the pipeline's own decode and preprocessing, then noise.
-        begin = time.perf_counter()
-        image = decode_cropped(msg, pipe.spec, pipe.config.reduced_jpeg_decode)
-        clean = to_model_input(image, pipe.spec, out=self._input)
-        pipe.model.frame_input[0] = self.noise(clean)
-        return pipe.process_prepared(stamp, preprocess_s=time.perf_counter() - begin)
+        # The replay's noise point: the pipeline's own admission step (prepare), then noise on
+        # the model input it made; the pipeline admits the frame as it would any other.
+        frame = pipe.prepare(msg, out=self._input)
+        noisy = None if frame.model_input is None else self.noise(frame.model_input)
+        return pipe.process_prepared(frame, model_input=noisy)
 
 
 def drive_closed_loop(

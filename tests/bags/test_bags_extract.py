@@ -120,18 +120,36 @@ def test_cropped_frames_to_one_array_file(
 
 
 def _model(path: Path, spec: Preprocessing) -> Path:
-    """A minimal ONNX file carrying an ncp_driver model contract."""
+    """A minimal stateless model that follows the contract for ``spec`` (the pipeline's checks
+    apply to ``--model``): curvature = neurons = the frame's mean, features = 32 copies."""
+    import numpy as np
     import onnx
-    from onnx import TensorProto, helper
+    from onnx import TensorProto, helper, numpy_helper
 
     from ncp_driver.contract import ModelContract
 
-    node = helper.make_node("Identity", ["frame"], ["curvature"])
+    h, w, c = spec.input_shape
+    f32 = TensorProto.FLOAT
+    nodes = [
+        helper.make_node("ReduceMean", ["frame", "axes"], ["mean"], keepdims=0),
+        helper.make_node("Unsqueeze", ["mean", "one"], ["curvature"]),
+        helper.make_node("Identity", ["curvature"], ["neurons"]),
+        helper.make_node("Mul", ["curvature", "ones"], ["features"]),
+    ]
     graph = helper.make_graph(
-        [node],
+        nodes,
         "m",
-        [helper.make_tensor_value_info("frame", TensorProto.FLOAT, [1])],
-        [helper.make_tensor_value_info("curvature", TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info("frame", f32, ["batch", h, w, c])],
+        [
+            helper.make_tensor_value_info("curvature", f32, ["batch", 1]),
+            helper.make_tensor_value_info("neurons", f32, ["batch", 1]),
+            helper.make_tensor_value_info("features", f32, ["batch", 32]),
+        ],
+        [
+            numpy_helper.from_array(np.array([1, 2, 3], np.int64), "axes"),
+            numpy_helper.from_array(np.array([1], np.int64), "one"),
+            numpy_helper.from_array(np.ones((1, 32), np.float32), "ones"),
+        ],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
     model.ir_version = 9

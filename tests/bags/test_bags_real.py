@@ -138,3 +138,23 @@ def test_husky_discomfort_from_three_sources(
         by_source["odometry"]["a_lat_rms"], rel=0.5
     )
     assert (tmp_path / "p.png").stat().st_size > 10_000
+
+
+def test_spot_depth_and_mono_streams_are_not_steered_on(real_dir: Path) -> None:
+    """A colour model accepts Spot's colour camera and refuses its mono and depth streams."""
+    from ncp_driver.models import default_model_path
+    from ncp_driver.runtime import PipelineConfig, SteeringPipeline
+
+    config = PipelineConfig(model_path=str(default_model_path()), warmup_runs=0)
+    statuses = {}
+    with Recording([real_dir / SPOT]) as rec:
+        for msg in rec.messages(list(rec.topics)):
+            pipe = SteeringPipeline(config)
+            result = pipe.process_image(msg.message)
+            statuses[msg.topic] = (result.status, dict(pipe.stats.rejections))
+    assert statuses == {
+        "/spot/camera/hand_color/image/compressed": ("ok", {}),
+        "/spot/camera/hand_mono/image/compressed": ("rejected", {"encoding": 1}),
+        "/spot/camera/frontleft/image/compressed": ("rejected", {"encoding": 1}),
+        "/spot/depth/frontleft/image/compressed": ("rejected", {"encoding": 1}),
+    }

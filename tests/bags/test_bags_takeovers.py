@@ -111,7 +111,8 @@ def test_empty_auto_topic_is_an_error(
         )
     with sqlite3.connect(path / "empty_flag.db3") as con:
         con.execute("DELETE FROM messages")
-    code, out, err = run_cli("takeovers", path)
+    # The bare .db3 (its metadata.yaml would declare the deleted message: a damaged bag).
+    code, out, err = run_cli("takeovers", path / "empty_flag.db3")
     assert code == 1 and out == ""
     assert "topic /vehicle/autonomous (auto) has no readable messages" in err
 

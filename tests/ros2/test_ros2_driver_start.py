@@ -281,3 +281,22 @@ def test_ctrl_c_while_the_node_is_made_exits_0(ros, driver_module, tiny_model, m
     monkeypatch.setattr(driver_module, "DriverNode", sigint_then_make)
     assert driver_module.main(_args(tiny_model)) == 0
     assert [r for r in ros.context.logs if r.severity == "FATAL"] == []
+
+
+def test_a_model_with_nan_weights_stops_the_node(rig, tmp_path):
+    """Issue 10: refused at start with the reason, not started to never command."""
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper
+    from ros2_tiny_model import build_tiny_model
+
+    proto = build_tiny_model()
+    for init in proto.graph.initializer:
+        value = numpy_helper.to_array(init)
+        if value.dtype == np.float32:
+            init.CopyFrom(numpy_helper.from_array(np.full_like(value, np.nan), init.name))
+    path = tmp_path / "nan.onnx"
+    onnx.save(proto, str(path))
+    with pytest.raises(rig.driver_module.StartupError, match="not finite"):
+        rig.start(model_path=str(path), warmup_runs=0)
+    assert rig.ros.context.nodes == []

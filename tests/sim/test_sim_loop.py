@@ -100,7 +100,7 @@ def test_noise_is_the_replays_noise_before_the_pipeline_and_seeded(toy_path: Pat
     stamp_ns = round(world.config.start_epoch_s * 1e9)
     msg = camera_message(store, renderer.render_pose(pose, 0.0, 0), stamp_ns, 0).msg
     clean_input = to_model_input(decode_cropped(msg, pipe.spec, True), pipe.spec)
-    pipe.model.frame_input[0] = InputNoise(0.2, 5)(clean_input)
-    result = pipe.process_prepared(stamp_ns * 1e-9)
+    admitted = pipe.prepare(msg)  # the one admission step; the input is the one made by hand
+    result = pipe.process_prepared(admitted, model_input=InputNoise(0.2, 5)(clean_input))
     assert result.command is not None
     assert result.command.raw_curvature == pytest.approx(noisy[0], abs=1e-9)
