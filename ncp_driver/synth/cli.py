@@ -5,17 +5,20 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ncp_driver.drives import FRAMES
 from ncp_driver.exitcodes import EPILOG, run_command
 from ncp_driver.preprocessing import PAPER_PREPROCESSING
 from ncp_driver.synth.config import DriveConfig
 from ncp_driver.synth.errors import SynthError
 from ncp_driver.synth.messages import ENCODINGS
+from ncp_driver.synth.recovery import recovery_path, recovery_views, write_recovery_h5
 from ncp_driver.synth.simulate import simulate_drive
 from ncp_driver.synth.writers import write_ros1_bag, write_ros2_bag, write_training_h5
 
@@ -42,6 +45,15 @@ def _times(text: str) -> tuple[float, ...]:
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"{text!r} must be comma-separated seconds, e.g. 12.5,30"
+        ) from None
+
+
+def _numbers(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} must be comma-separated numbers, e.g. 0.4,0.8"
         ) from None
 
 
@@ -111,6 +123,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="draw the scene at this fraction of the frame size, then upscale "
         f"(default {_DEFAULTS.render_scale})",
     )
+    parser.add_argument(
+        "--recovery-offsets",
+        type=_numbers,
+        default=(),
+        metavar="M,M,...",
+        help="h5: also write recovery drives beside --out, the same drive seen from poses "
+        "shifted this many metres across the road (each value to both sides), labelled with "
+        "the curvature back to the lane centre (docs/synth.md)",
+    )
+    parser.add_argument(
+        "--recovery-yaw",
+        type=_numbers,
+        default=(),
+        metavar="DEG,DEG,...",
+        help="h5: recovery drives also from poses turned this many degrees (each value both "
+        "ways); every combination with --recovery-offsets (and none of either) is written",
+    )
     parser.add_argument("--force", action="store_true", help="replace an existing output")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -138,6 +167,15 @@ def generate(args: argparse.Namespace) -> dict[str, Any]:
         raise SynthError("--preprocessed applies to --format h5 only")
     if args.format == "h5" and args.compressed:
         raise SynthError("--compressed applies to bags only; h5 stores raw pixels")
+    views = recovery_views(args.recovery_offsets, args.recovery_yaw)
+    if views and args.format != "h5":
+        raise SynthError("--recovery-offsets / --recovery-yaw apply to --format h5 only")
+    for view in views:
+        if recovery_path(args.out, view).exists() and not args.force:
+            raise SynthError(
+                f"{recovery_path(args.out, view)} exists already: choose another --out or "
+                "pass --force"
+            )
     started = time.perf_counter()
     drive = simulate_drive(config)
     progress = not args.no_progress and sys.stderr.isatty()
@@ -156,7 +194,22 @@ def generate(args: argparse.Namespace) -> dict[str, Any]:
             compressed=args.compressed, encoding=args.encoding,
             jpeg_quality=args.jpeg_quality, force=args.force, progress=progress,
         )  # fmt: skip
+    recovery = []
+    for view in views:
+        done = write_recovery_h5(
+            drive, recovery_path(args.out, view), view, preprocessed=args.preprocessed,
+            force=args.force, progress=progress,
+        )  # fmt: skip
+        recovery.append(
+            {
+                "out": str(done.path),
+                "offset_m": view.offset_m,
+                "yaw_deg": round(math.degrees(view.yaw_rad), 6),
+                "frames": done.counts[FRAMES],
+            }
+        )
     elapsed = time.perf_counter() - started
+    frames = drive.frame_count * (1 + len(views))
     summary = drive.summary()
     if args.preprocessed:  # the file holds the model's crops, not the camera's frames
         summary["frame_size"] = list(PAPER_PREPROCESSING.input_shape[:2])
@@ -166,7 +219,8 @@ def generate(args: argparse.Namespace) -> dict[str, Any]:
         format=args.format,
         counts=written.counts,
         seconds=round(elapsed, 2),
-        frames_per_s=round(drive.frame_count / elapsed, 1) if elapsed > 0 else None,
+        frames_per_s=round(frames / elapsed, 1) if elapsed > 0 else None,
+        recovery=recovery,
     )
     return summary
 
@@ -188,6 +242,11 @@ def _print(summary: dict[str, Any]) -> None:
     print(f"takeovers: {summary['takeovers']}")
     for rel, stamp in zip(summary["takeover_times_s"], summary["takeover_stamps_ns"], strict=True):
         print(f"  at {rel:.3f} s (stamp {stamp // 10**9}.{stamp % 10**9:09d})")
+    for view in summary["recovery"]:
+        print(
+            f"recovery view {view['offset_m']:+g} m, {view['yaw_deg']:+g} deg: {view['out']} "
+            f"({view['frames']} frames)"
+        )
     print(f"took {summary['seconds']} s ({summary['frames_per_s']} frames/s)")
 
 
