@@ -123,7 +123,7 @@ def main() -> int:
             passes = {
                 "drive, defaults": (
                     base,
-                    [RunTask(driver, 0.0, 300, Path(tmp) / f"bag-{r}", camera)],
+                    [RunTask(driver, 0.0, 300, Path(tmp) / f"bag-{r}.mcap", camera)],
                     1,
                 ),
                 "drive, no bag": (base, [RunTask(driver, 0.0, 300, None, None)], 1),
@@ -131,7 +131,7 @@ def main() -> int:
                 f"parallel, {len(levels)} levels": (
                     replace(base, noise_levels=levels),
                     [
-                        RunTask(driver, lv, 300, Path(tmp) / f"par-{r}-{lv}", camera)
+                        RunTask(driver, lv, 300, Path(tmp) / f"par-{r}-{lv}.mcap", camera)
                         for lv in levels
                     ],
                     args.jobs,
