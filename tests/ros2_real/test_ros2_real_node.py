@@ -57,12 +57,20 @@ def test_small_raw_frames_give_commands_and_diagnostics_stay_ok(peer, driver):
 
 
 def test_full_size_raw_frames_give_commands(peer, driver):
+    # The driver locked the small frames' size: a stream of another size is refused until the
+    # user's state reset releases the lock (a camera does not change its size mid-drive).
+    _fresh(peer)
+    peer.drive(raw_frame(*FULL), 10)
+    peer.spin_for(0.5)
+    assert peer.command_stamps() == [], "a frame of another size than the locked one is refused"
+    assert peer.call_reset().success
     _fresh(peer)
     stamps = peer.drive(raw_frame(*FULL), 30)  # 1920 x 1208 rgb8, 7 MB each
     peer.spin_for(0.5)
     got = peer.command_stamps()
     assert len(got) >= 10, f"only {len(got)} commands for 30 full-size frames"
     assert set(got) <= set(stamps) and got == sorted(got)
+    assert peer.call_reset().success  # release the lock for the small frames of the next tests
 
 
 def test_the_watchdog_stops_commands_and_says_error(peer, driver):
@@ -70,6 +78,7 @@ def test_the_watchdog_stops_commands_and_says_error(peer, driver):
     peer.drive(raw_frame(*SMALL), 30)
     peer.spin_for(0.5)  # the last frames' commands
     count = len(peer.commands)
+    assert count > 0, "commands while the camera runs"
     peer.diagnostics.clear()
     for _ in range(30):  # the camera stops; the flag goes on
         peer.auto.publish(Bool(data=True))
