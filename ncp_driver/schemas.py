@@ -8,6 +8,8 @@ document            written by                            read by
                     (:class:`Takeovers`)                  recorded drive)
 ``discomfort.json`` ``ncp-bag discomfort --json``         the report
                     (:class:`Discomfort`)
+``active.json``     ``ncp-sim`` (:class:`Active`)         the report's closed-loop section, the
+                                                          fleet's closed-loop step
 ==================  ====================================  ======================================
 
 Every document carries ``"schema"`` (its name) and ``"version"``. A reader accepts its own
@@ -30,6 +32,9 @@ from typing import Any, ClassVar, TypeVar, Union
 from ncp_driver.errors import NcpDriverError
 
 __all__ = [
+    "Active",
+    "ActiveResult",
+    "ActiveRun",
     "Agreement",
     "Discomfort",
     "DiscomfortLimits",
@@ -39,6 +44,8 @@ __all__ = [
     "PipelineFigures",
     "SchemaError",
     "Segment",
+    "SimModel",
+    "SimRoad",
     "TakeoverEvent",
     "Takeovers",
     "read_document",
@@ -344,3 +351,93 @@ class Discomfort(Document):
     def main_source(self) -> DiscomfortSource | None:
         """The source with the most samples (the one the report shows)."""
         return max(self.sources, key=lambda s: s.samples) if self.sources else None
+
+
+# ----------------------------------------------------------------------------- active.json
+
+
+@dataclass(frozen=True)
+class SimRoad:
+    """One procedural road of the set: its seed, the length driven, its tightest radius."""
+
+    seed: int
+    length_m: float
+    min_radius_m: float | None
+
+
+@dataclass(frozen=True)
+class SimModel:
+    """Who drove: a model file or the expert (``path`` and ``sha256`` None)."""
+
+    name: str
+    kind: str  # "model" or "expert"
+    path: str | None
+    sha256: str | None
+    compute_s: float  # the pipeline's compute time added to the actuator delay
+
+
+@dataclass(frozen=True)
+class ActiveRun:
+    """One closed-loop drive: one model at one noise level on one road."""
+
+    model: str
+    noise_std: float | None  # None: the expert (no camera)
+    road_seed: int
+    distance_m: float
+    autonomous_m: float
+    autonomous_s: float
+    takeovers: int
+    takeover_times_s: list[float]
+    takeover_road_s_m: list[float]
+    lateral_offset_mean_m: float | None
+    lateral_offset_max_m: float | None
+    a_lat_rms: float | None
+    a_lat_p95: float | None
+    a_lat_max: float | None
+    jerk_rms: float | None
+    jerk_p95: float | None
+    jerk_max: float | None
+    frames: int
+    frame_statuses: dict[str, int]
+    bag: str | None = None  # the run's bag under the output directory, unless --no-bags
+
+
+@dataclass(frozen=True)
+class ActiveResult:
+    """One model at one noise level: the totals over the roads (rates with 95 % intervals)."""
+
+    model: str
+    noise_std: float | None
+    roads: int
+    takeovers: int
+    autonomous_km: float
+    autonomous_s: float
+    takeovers_per_km: float | None
+    takeovers_per_km_95: list[float | None]
+    takeovers_per_100km: float | None
+    takeovers_per_100km_95: list[float | None]
+    lateral_offset_mean_m: float | None
+    lateral_offset_max_m: float | None
+    a_lat_rms: float | None
+    a_lat_max: float | None
+    jerk_rms: float | None
+    jerk_max: float | None
+    runs: list[ActiveRun]
+
+
+@dataclass(frozen=True)
+class Active(Document):
+    """``active.json`` (``ncp-sim``): per model and noise level, the closed-loop figures.
+
+    Only what the seeds decide: identical settings and seeds give an identical document.
+    """
+
+    SCHEMA: ClassVar[str] = "ncp_driver/active"
+    VERSION: ClassVar[int] = 1
+    FILE: ClassVar[str] = "active.json"
+
+    takeover_rule: str
+    settings: dict[str, Any]  # SimSettings.to_dict()
+    roads: list[SimRoad]
+    models: list[SimModel]
+    results: list[ActiveResult]

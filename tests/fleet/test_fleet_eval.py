@@ -374,5 +374,8 @@ def test_the_closed_loop_hook_runs_ncp_sim_on_both_models(
     assert set(closed["figures"]) == {"candidate", "reference"}
     for figures in closed["figures"].values():
         assert figures["autonomous_km"] > 0 and figures["takeovers_per_km"] is not None
-    assert closed["active"]["tool"] == "ncp-sim" and (out / "sim" / "active.json").is_file()
+    assert (
+        closed["active"]["schema"] == "ncp_driver/active"
+        and (out / "sim" / "active.json").is_file()
+    )
     assert "Closed loop" in (out / "report.html").read_text()
