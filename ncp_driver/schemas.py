@@ -10,6 +10,8 @@ document            written by                            read by
                     (:class:`Discomfort`)
 ``active.json``     ``ncp-sim`` (:class:`Active`)         the report's closed-loop section, the
                                                           fleet's closed-loop step
+``partial_input``   ``ncp-bag extract --allow-partial``   whoever uses the extracted folder
+``.json``           on a damaged bag (:class:`PartialInput`)
 ==================  ====================================  ======================================
 
 Every document carries ``"schema"`` (its name) and ``"version"``. A reader accepts its own
@@ -40,7 +42,9 @@ __all__ = [
     "DiscomfortLimits",
     "DiscomfortSource",
     "Document",
+    "InputLoss",
     "Metrics",
+    "PartialInput",
     "PipelineFigures",
     "SchemaError",
     "Segment",
@@ -441,3 +445,43 @@ class Active(Document):
     roads: list[SimRoad]
     models: list[SimModel]
     results: list[ActiveResult]
+
+
+# ---------------------------------------------------------------------- partial_input.json
+
+
+@dataclass(frozen=True)
+class InputLoss:
+    """Messages a bag declares on a topic that the read did not give (``TopicLoss.to_json``)."""
+
+    topic: str
+    files: list[str]
+    declared: int | None  # None: the files declare no counts (the read stopped with an error)
+    read: int
+    missing: int | None  # declared - read
+    gap_from_ns: int  # the largest gap in what was read on the topic: record times, ns
+    gap_to_ns: int
+    gap_from_s: float  # the same, s into the recording
+    gap_to_s: float
+    error: str = ""  # what stopped the reading, when it stopped with an error
+
+
+@dataclass(frozen=True)
+class PartialInput(Document):
+    """``partial_input.json``: what a damaged bag lost, beside the folder extracted from it.
+
+    The same fields as ``Recording.integrity()``, the ``input`` block of the ``--json`` outputs
+    and of ``metrics.json``."""
+
+    SCHEMA: ClassVar[str] = "ncp_driver/partial_input"
+    VERSION: ClassVar[int] = 1
+    FILE: ClassVar[str] = "partial_input.json"
+
+    complete: bool
+    losses: list[InputLoss]
+    counts_unchecked: list[str]  # files that declared no message counts to check against
+
+    @classmethod
+    def from_integrity(cls, integrity: dict[str, Any]) -> PartialInput:
+        """The document of ``Recording.integrity()`` (checked against this schema)."""
+        return _record(cls, integrity, cls.FILE)
