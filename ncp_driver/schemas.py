@@ -12,7 +12,11 @@ document            written by                            read by
                                                           fleet's closed-loop step
 ``partial_input``   ``ncp-bag extract --allow-partial``   whoever uses the extracted folder
 ``.json``           on a damaged bag (:class:`PartialInput`)
+``summary.json``    ``ncp-eval`` (:class:`FleetSummary`)  ``ncp-eval --json``, CI gates
 ==================  ====================================  ======================================
+
+The fleet summary types its top level and its verdict; the per-drive, pooled and per-tag
+figures are objects whose keys ``ncp_driver.fleet`` defines (docs/eval.md).
 
 Every document carries ``"schema"`` (its name) and ``"version"``. A reader accepts its own
 version and older ones it knows; a document from a newer ncp_driver, of another kind, or with
@@ -42,6 +46,9 @@ __all__ = [
     "DiscomfortLimits",
     "DiscomfortSource",
     "Document",
+    "FleetCheck",
+    "FleetSummary",
+    "FleetVerdict",
     "InputLoss",
     "Metrics",
     "PartialInput",
@@ -485,3 +492,59 @@ class PartialInput(Document):
     def from_integrity(cls, integrity: dict[str, Any]) -> PartialInput:
         """The document of ``Recording.integrity()`` (checked against this schema)."""
         return _record(cls, integrity, cls.FILE)
+
+
+# ---------------------------------------------------------------------------- summary.json
+
+
+@dataclass(frozen=True)
+class FleetCheck:
+    """One check of the regression gate: a figure against its limit (``passed`` None: n/a)."""
+
+    check: str
+    value: float | None
+    limit: float
+    passed: bool | None
+    detail: str
+
+
+@dataclass(frozen=True)
+class FleetVerdict:
+    """The gate's verdict over the fleet; ``exit_code`` is ``ncp-eval``'s."""
+
+    result: str
+    passed: bool
+    regression: bool
+    drives_evaluated: int
+    drives_failed: int
+    drives_partial: int
+    strict: bool
+    checks: list[FleetCheck]
+    reasons: list[str]
+    exit_code: int
+
+
+@dataclass(frozen=True)
+class FleetSummary(Document):
+    """``summary.json`` (``ncp-eval``): the models, settings, per-drive and pooled figures,
+    the worst divergences, the failures and the verdict."""
+
+    SCHEMA: ClassVar[str] = "ncp_driver/fleet_summary"
+    VERSION: ClassVar[int] = 1
+    FILE: ClassVar[str] = "summary.json"
+
+    models: dict[str, dict[str, Any]]  # role -> the model's file, hash, kind, neurons
+    neuron_comparison: str
+    settings: dict[str, Any]
+    outputs: dict[str, Any]
+    gate: dict[str, Any]
+    drives: list[dict[str, Any]]
+    overall: dict[str, Any]
+    tags: dict[str, Any]
+    worst_divergences: list[dict[str, Any]]
+    failures: list[dict[str, Any]]
+    verdict: FleetVerdict
+    run: dict[str, Any] = field(default_factory=dict)  # backend, seconds, cache use
+    closed_loop: dict[str, Any] | None = None  # with --sim-roads (ncp_driver.fleet.sim)
+    plot: str | None = None
+    tables: dict[str, str] = field(default_factory=dict)

@@ -35,10 +35,9 @@ from ncp_driver.fleet.runners import run_local, run_ray
 from ncp_driver.fleet.verdict import Gate, verdict
 from ncp_driver.fleet.work import DriveOutcome, DriveTask, ModelRef, Outputs
 from ncp_driver.replay import ReplaySettings
+from ncp_driver.schemas import FleetSummary
 
 __all__ = ["EvalOptions", "FleetResult", "evaluate_fleet"]
-
-SUMMARY_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -231,8 +230,8 @@ def _aggregate(
     evaluated = [d for d in drive_docs if d["status"] != "failed"]
     stretches = worst_stretches(loaded, options.worst, options.min_gap_s)
     summary: dict[str, Any] = {
-        "tool": "ncp-eval",
-        "version": SUMMARY_VERSION,
+        "schema": FleetSummary.SCHEMA,
+        "version": FleetSummary.VERSION,
         "models": model_info,
         "neuron_comparison": _neuron_comparable(model_info),
         "settings": cache.settings_document(settings),
