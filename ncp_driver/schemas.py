@@ -13,6 +13,10 @@ document            written by                            read by
 ``partial_input``   ``ncp-bag extract --allow-partial``   whoever uses the extracted folder
 ``.json``           on a damaged bag (:class:`PartialInput`)
 ``summary.json``    ``ncp-eval`` (:class:`FleetSummary`)  ``ncp-eval --json``, CI gates
+``<analysis>.json`` the audit's analyses (``neuron_      whoever reads the audit's folder
+                    activity``, ``time_constants``,
+                    ``pca``, ``saliency``, ``lipschitz``:
+                    :data:`ANALYSIS_DOCUMENTS`)
 ==================  ====================================  ======================================
 
 The fleet summary types its top level and its verdict; the per-drive, pooled and per-tag
@@ -38,6 +42,7 @@ from typing import Any, ClassVar, TypeVar, Union
 from ncp_driver.errors import NcpDriverError
 
 __all__ = [
+    "ANALYSIS_DOCUMENTS",
     "Active",
     "ActiveResult",
     "ActiveRun",
@@ -50,15 +55,20 @@ __all__ = [
     "FleetSummary",
     "FleetVerdict",
     "InputLoss",
+    "LipschitzSummary",
     "Metrics",
+    "NeuronActivitySummary",
     "PartialInput",
+    "PcaSummary",
     "PipelineFigures",
+    "SaliencySummary",
     "SchemaError",
     "Segment",
     "SimModel",
     "SimRoad",
     "TakeoverEvent",
     "Takeovers",
+    "TimeConstantsSummary",
     "read_document",
 ]
 
@@ -548,3 +558,106 @@ class FleetSummary(Document):
     closed_loop: dict[str, Any] | None = None  # with --sim-roads (ncp_driver.fleet.sim)
     plot: str | None = None
     tables: dict[str, str] = field(default_factory=dict)
+
+
+# ------------------------------------------------------------- the audit's <analysis>.json
+
+
+@dataclass(frozen=True)
+class NeuronActivitySummary(Document):
+    """``neuron_activity.json``: per neuron (in ``labels`` order) the mean and std activity."""
+
+    SCHEMA: ClassVar[str] = "ncp_driver/audit/neuron_activity"
+    VERSION: ClassVar[int] = 1
+    FILE: ClassVar[str] = "neuron_activity.json"
+
+    frames: int
+    neurons: int
+    labels: list[str]
+    highlighted: list[int]  # the neurons drawn on the GPS trace
+    mean: list[float | None]
+    std: list[float | None]
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TimeConstantsSummary(Document):
+    """``time_constants.json``: per neuron the LTC time constant's median, 5th and 95th
+    percentile along the drive (s)."""
+
+    SCHEMA: ClassVar[str] = "ncp_driver/audit/time_constants"
+    VERSION: ClassVar[int] = 1
+    FILE: ClassVar[str] = "time_constants.json"
+
+    frames: int
+    labels: list[str]
+    median_s: list[float | None]
+    p5_s: list[float | None]
+    p95_s: list[float | None]
+    sensory_synapses: bool
+    time_unit_s: float
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PcaSummary(Document):
+    """``pca.json``: the variance each principal component of the activity explains."""
+
+    SCHEMA: ClassVar[str] = "ncp_driver/audit/pca"
+    VERSION: ClassVar[int] = 1
+    FILE: ClassVar[str] = "pca.json"
+
+    frames: int
+    explained_ratio: list[float | None]
+    cumulative: list[float | None]
+    components: list[list[float]]
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SaliencySummary(Document):
+    """``saliency.json``: the saliency maps' structural similarity under input noise."""
+
+    SCHEMA: ClassVar[str] = "ncp_driver/audit/saliency"
+    VERSION: ClassVar[int] = 1
+    FILE: ClassVar[str] = "saliency.json"
+
+    model: str
+    layers: list[str]
+    levels: list[float]
+    seed: int
+    frames: int
+    ssim_mean: list[float]  # per noise level
+    ssim_std: list[float]
+    takeovers: dict[str, int]  # noise level -> crashes, when given
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LipschitzSummary(Document):
+    """``lipschitz.json``: the local Lipschitz constants of the state update along the drive."""
+
+    SCHEMA: ClassVar[str] = "ncp_driver/audit/lipschitz"
+    VERSION: ClassVar[int] = 1
+    FILE: ClassVar[str] = "lipschitz.json"
+
+    frames: int
+    max_spectral_norm: float | None
+    median_spectral_norm: float | None
+    p95_spectral_norm: float | None
+    row_sum_max: list[float]
+    eps: float
+    kind: str
+    state_size: int
+    rollout_vs_neurons_max_abs: float | None = None  # recomputed states against neurons.csv
+    notes: list[str] = field(default_factory=list)
+
+
+ANALYSIS_DOCUMENTS: dict[str, type[Document]] = {
+    "neuron_activity": NeuronActivitySummary,
+    "time_constants": TimeConstantsSummary,
+    "pca": PcaSummary,
+    "saliency": SaliencySummary,
+    "lipschitz": LipschitzSummary,
+}
+"""The audit's analysis name -> the document of its ``<analysis>.json``."""
