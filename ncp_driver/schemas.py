@@ -11,12 +11,13 @@ document            written by                            read by
 ``active.json``     ``ncp-sim`` (:class:`Active`)         the report's closed-loop section, the
                                                           fleet's closed-loop step
 ``partial_input``   ``ncp-bag extract --allow-partial``   whoever uses the extracted folder
-``.json``           on a damaged bag (:class:`PartialInput`)
+``.json``           on a damaged bag                      (no reader in ncp_driver)
+                    (:class:`PartialInput`)
 ``summary.json``    ``ncp-eval`` (:class:`FleetSummary`)  ``ncp-eval --json``, CI gates
-``<analysis>.json`` the audit's analyses (``neuron_      whoever reads the audit's folder
-                    activity``, ``time_constants``,
-                    ``pca``, ``saliency``, ``lipschitz``:
-                    :data:`ANALYSIS_DOCUMENTS`)
+``<analysis>``      the audit's analyses: neuron          whoever uses the audit's folder
+``.json``           activity, time constants, PCA,        (no reader in ncp_driver)
+                    saliency, Lipschitz
+                    (:data:`ANALYSIS_DOCUMENTS`)
 ==================  ====================================  ======================================
 
 The fleet summary types its top level and its verdict; the per-drive, pooled and per-tag
