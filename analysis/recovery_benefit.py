@@ -44,7 +44,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ncp_driver.schemas import Active
 
 TRAIN_SEED0 = 100  # training drives 100, 101, ... (as the default model's)
 VAL_SEED = 200
@@ -172,7 +175,7 @@ def train_and_export(
     return model, wall
 
 
-def drive(args: argparse.Namespace, root: Path, models: list[Path], log: Path) -> dict[str, Any]:
+def drive(args: argparse.Namespace, root: Path, models: list[Path], log: Path) -> Active:
     """``ncp-sim`` on the held-out roads: its active.json."""
     out = root / "sim"
     command = [_tool("ncp-sim"), *[a for m in models for a in ("--model", str(m))],
@@ -184,8 +187,9 @@ def drive(args: argparse.Namespace, root: Path, models: list[Path], log: Path) -
     if args.jobs is not None:
         command += ["--jobs", str(args.jobs)]
     _run(command, log)
-    doc: dict[str, Any] = json.loads((out / "active.json").read_text())
-    return doc
+    from ncp_driver.schemas import Active
+
+    return Active.read(out / Active.FILE)
 
 
 def pooled(entries: list[dict[str, Any]]) -> dict[str, Any]:
@@ -205,7 +209,7 @@ def pooled(entries: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def summarise(args: argparse.Namespace, doc: dict[str, Any], walls: dict[str, float]) -> dict:
+def summarise(args: argparse.Namespace, doc: Active, walls: dict[str, float]) -> dict:
     results: dict[str, Any] = {}
     for noise in args.noise_std:
         row: dict[str, Any] = {}
@@ -214,12 +218,10 @@ def summarise(args: argparse.Namespace, doc: dict[str, Any], walls: dict[str, fl
             for seed in args.seeds:
                 name = f"{arm}-seed{seed}"
                 (entry,) = [
-                    e
-                    for e in doc["results"]
-                    if e["model"] == name and (e["noise_std"] or 0.0) == noise
+                    e for e in doc.results if e.model == name and (e.noise_std or 0.0) == noise
                 ]
                 per_seed[str(seed)] = {
-                    k: entry[k]
+                    k: getattr(entry, k)
                     for k in ("takeovers", "autonomous_km", "takeovers_per_km",
                               "takeovers_per_km_95", "lateral_offset_mean_m")
                 }  # fmt: skip

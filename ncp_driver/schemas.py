@@ -8,7 +8,20 @@ document            written by                            read by
                     (:class:`Takeovers`)                  recorded drive)
 ``discomfort.json`` ``ncp-bag discomfort --json``         the report
                     (:class:`Discomfort`)
+``active.json``     ``ncp-sim`` (:class:`Active`)         the report's closed-loop section, the
+                                                          fleet's closed-loop step
+``partial_input``   ``ncp-bag extract --allow-partial``   whoever uses the extracted folder
+``.json``           on a damaged bag                      (no reader in ncp_driver)
+                    (:class:`PartialInput`)
+``summary.json``    ``ncp-eval`` (:class:`FleetSummary`)  ``ncp-eval --json``, CI gates
+``<analysis>``      the audit's analyses: neuron          whoever uses the audit's folder
+``.json``           activity, time constants, PCA,        (no reader in ncp_driver)
+                    saliency, Lipschitz
+                    (:data:`ANALYSIS_DOCUMENTS`)
 ==================  ====================================  ======================================
+
+The fleet summary types its top level and its verdict; the per-drive, pooled and per-tag
+figures are objects whose keys ``ncp_driver.fleet`` defines (docs/eval.md).
 
 Every document carries ``"schema"`` (its name) and ``"version"``. A reader accepts its own
 version and older ones it knows; a document from a newer ncp_driver, of another kind, or with
@@ -30,17 +43,33 @@ from typing import Any, ClassVar, TypeVar, Union
 from ncp_driver.errors import NcpDriverError
 
 __all__ = [
+    "ANALYSIS_DOCUMENTS",
+    "Active",
+    "ActiveResult",
+    "ActiveRun",
     "Agreement",
     "Discomfort",
     "DiscomfortLimits",
     "DiscomfortSource",
     "Document",
+    "FleetCheck",
+    "FleetSummary",
+    "FleetVerdict",
+    "InputLoss",
+    "LipschitzSummary",
     "Metrics",
+    "NeuronActivitySummary",
+    "PartialInput",
+    "PcaSummary",
     "PipelineFigures",
+    "SaliencySummary",
     "SchemaError",
     "Segment",
+    "SimModel",
+    "SimRoad",
     "TakeoverEvent",
     "Takeovers",
+    "TimeConstantsSummary",
     "read_document",
 ]
 
@@ -344,3 +373,292 @@ class Discomfort(Document):
     def main_source(self) -> DiscomfortSource | None:
         """The source with the most samples (the one the report shows)."""
         return max(self.sources, key=lambda s: s.samples) if self.sources else None
+
+
+# ----------------------------------------------------------------------------- active.json
+
+
+@dataclass(frozen=True)
+class SimRoad:
+    """One procedural road of the set: its seed, the length driven, its tightest radius."""
+
+    seed: int
+    length_m: float
+    min_radius_m: float | None
+
+
+@dataclass(frozen=True)
+class SimModel:
+    """Who drove: a model file or the expert (``path`` and ``sha256`` None)."""
+
+    name: str
+    kind: str  # "model" or "expert"
+    path: str | None
+    sha256: str | None
+    compute_s: float  # the pipeline's compute time added to the actuator delay
+
+
+@dataclass(frozen=True)
+class ActiveRun:
+    """One closed-loop drive: one model at one noise level on one road."""
+
+    model: str
+    noise_std: float | None  # None: the expert (no camera)
+    road_seed: int
+    distance_m: float
+    autonomous_m: float
+    autonomous_s: float
+    takeovers: int
+    takeover_times_s: list[float]
+    takeover_road_s_m: list[float]
+    lateral_offset_mean_m: float | None
+    lateral_offset_max_m: float | None
+    a_lat_rms: float | None
+    a_lat_p95: float | None
+    a_lat_max: float | None
+    jerk_rms: float | None
+    jerk_p95: float | None
+    jerk_max: float | None
+    frames: int
+    frame_statuses: dict[str, int]
+    bag: str | None = None  # the run's bag under the output directory, unless --no-bags
+
+
+@dataclass(frozen=True)
+class ActiveResult:
+    """One model at one noise level: the totals over the roads (rates with 95 % intervals)."""
+
+    model: str
+    noise_std: float | None
+    roads: int
+    takeovers: int
+    autonomous_km: float
+    autonomous_s: float
+    takeovers_per_km: float | None
+    takeovers_per_km_95: list[float | None]
+    takeovers_per_100km: float | None
+    takeovers_per_100km_95: list[float | None]
+    lateral_offset_mean_m: float | None
+    lateral_offset_max_m: float | None
+    a_lat_rms: float | None
+    a_lat_max: float | None
+    jerk_rms: float | None
+    jerk_max: float | None
+    runs: list[ActiveRun]
+
+
+@dataclass(frozen=True)
+class Active(Document):
+    """``active.json`` (``ncp-sim``): per model and noise level, the closed-loop figures.
+
+    Only what the seeds decide: identical settings and seeds give an identical document.
+    """
+
+    SCHEMA: ClassVar[str] = "ncp_driver/active"
+    VERSION: ClassVar[int] = 1
+    FILE: ClassVar[str] = "active.json"
+
+    takeover_rule: str
+    settings: dict[str, Any]  # SimSettings.to_dict()
+    roads: list[SimRoad]
+    models: list[SimModel]
+    results: list[ActiveResult]
+
+
+# ---------------------------------------------------------------------- partial_input.json
+
+
+@dataclass(frozen=True)
+class InputLoss:
+    """Messages a bag declares on a topic that the read did not give (``TopicLoss.to_json``)."""
+
+    topic: str
+    files: list[str]
+    declared: int | None  # None: the files declare no counts (the read stopped with an error)
+    read: int
+    missing: int | None  # declared - read
+    gap_from_ns: int  # the largest gap in what was read on the topic: record times, ns
+    gap_to_ns: int
+    gap_from_s: float  # the same, s into the recording
+    gap_to_s: float
+    error: str = ""  # what stopped the reading, when it stopped with an error
+
+
+@dataclass(frozen=True)
+class PartialInput(Document):
+    """``partial_input.json``: what a damaged bag lost, beside the folder extracted from it.
+
+    The same fields as ``Recording.integrity()``, the ``input`` block of the ``--json`` outputs
+    and of ``metrics.json``."""
+
+    SCHEMA: ClassVar[str] = "ncp_driver/partial_input"
+    VERSION: ClassVar[int] = 1
+    FILE: ClassVar[str] = "partial_input.json"
+
+    complete: bool
+    losses: list[InputLoss]
+    counts_unchecked: list[str]  # files that declared no message counts to check against
+
+    @classmethod
+    def from_integrity(cls, integrity: dict[str, Any]) -> PartialInput:
+        """The document of ``Recording.integrity()`` (checked against this schema)."""
+        return _record(cls, integrity, cls.FILE)
+
+
+# ---------------------------------------------------------------------------- summary.json
+
+
+@dataclass(frozen=True)
+class FleetCheck:
+    """One check of the regression gate: a figure against its limit (``passed`` None: n/a)."""
+
+    check: str
+    value: float | None
+    limit: float
+    passed: bool | None
+    detail: str
+
+
+@dataclass(frozen=True)
+class FleetVerdict:
+    """The gate's verdict over the fleet; ``exit_code`` is ``ncp-eval``'s."""
+
+    result: str
+    passed: bool
+    regression: bool
+    drives_evaluated: int
+    drives_failed: int
+    drives_partial: int
+    strict: bool
+    checks: list[FleetCheck]
+    reasons: list[str]
+    exit_code: int
+
+
+@dataclass(frozen=True)
+class FleetSummary(Document):
+    """``summary.json`` (``ncp-eval``): the models, settings, per-drive and pooled figures,
+    the worst divergences, the failures and the verdict."""
+
+    SCHEMA: ClassVar[str] = "ncp_driver/fleet_summary"
+    VERSION: ClassVar[int] = 1
+    FILE: ClassVar[str] = "summary.json"
+
+    models: dict[str, dict[str, Any]]  # role -> the model's file, hash, kind, neurons
+    neuron_comparison: str
+    settings: dict[str, Any]
+    outputs: dict[str, Any]
+    gate: dict[str, Any]
+    drives: list[dict[str, Any]]
+    overall: dict[str, Any]
+    tags: dict[str, Any]
+    worst_divergences: list[dict[str, Any]]
+    failures: list[dict[str, Any]]
+    verdict: FleetVerdict
+    run: dict[str, Any] = field(default_factory=dict)  # backend, seconds, cache use
+    closed_loop: dict[str, Any] | None = None  # with --sim-roads (ncp_driver.fleet.sim)
+    plot: str | None = None
+    tables: dict[str, str] = field(default_factory=dict)
+
+
+# ------------------------------------------------------------- the audit's <analysis>.json
+
+
+@dataclass(frozen=True)
+class NeuronActivitySummary(Document):
+    """``neuron_activity.json``: per neuron (in ``labels`` order) the mean and std activity."""
+
+    SCHEMA: ClassVar[str] = "ncp_driver/audit/neuron_activity"
+    VERSION: ClassVar[int] = 1
+    FILE: ClassVar[str] = "neuron_activity.json"
+
+    frames: int
+    neurons: int
+    labels: list[str]
+    highlighted: list[int]  # the neurons drawn on the GPS trace
+    mean: list[float | None]
+    std: list[float | None]
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TimeConstantsSummary(Document):
+    """``time_constants.json``: per neuron the LTC time constant's median, 5th and 95th
+    percentile along the drive (s)."""
+
+    SCHEMA: ClassVar[str] = "ncp_driver/audit/time_constants"
+    VERSION: ClassVar[int] = 1
+    FILE: ClassVar[str] = "time_constants.json"
+
+    frames: int
+    labels: list[str]
+    median_s: list[float | None]
+    p5_s: list[float | None]
+    p95_s: list[float | None]
+    sensory_synapses: bool
+    time_unit_s: float
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PcaSummary(Document):
+    """``pca.json``: the variance each principal component of the activity explains."""
+
+    SCHEMA: ClassVar[str] = "ncp_driver/audit/pca"
+    VERSION: ClassVar[int] = 1
+    FILE: ClassVar[str] = "pca.json"
+
+    frames: int
+    explained_ratio: list[float | None]
+    cumulative: list[float | None]
+    components: list[list[float]]
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SaliencySummary(Document):
+    """``saliency.json``: the saliency maps' structural similarity under input noise."""
+
+    SCHEMA: ClassVar[str] = "ncp_driver/audit/saliency"
+    VERSION: ClassVar[int] = 1
+    FILE: ClassVar[str] = "saliency.json"
+
+    model: str
+    layers: list[str]
+    levels: list[float]
+    seed: int
+    frames: int
+    ssim_mean: list[float]  # per noise level
+    ssim_std: list[float]
+    takeovers: dict[str, int]  # noise level -> crashes, when given
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LipschitzSummary(Document):
+    """``lipschitz.json``: the local Lipschitz constants of the state update along the drive."""
+
+    SCHEMA: ClassVar[str] = "ncp_driver/audit/lipschitz"
+    VERSION: ClassVar[int] = 1
+    FILE: ClassVar[str] = "lipschitz.json"
+
+    frames: int
+    max_spectral_norm: float | None
+    median_spectral_norm: float | None
+    p95_spectral_norm: float | None
+    row_sum_max: list[float]
+    eps: float
+    kind: str
+    state_size: int
+    rollout_vs_neurons_max_abs: float | None = None  # recomputed states against neurons.csv
+    notes: list[str] = field(default_factory=list)
+
+
+ANALYSIS_DOCUMENTS: dict[str, type[Document]] = {
+    "neuron_activity": NeuronActivitySummary,
+    "time_constants": TimeConstantsSummary,
+    "pca": PcaSummary,
+    "saliency": SaliencySummary,
+    "lipschitz": LipschitzSummary,
+}
+"""The audit's analysis name -> the document of its ``<analysis>.json``."""

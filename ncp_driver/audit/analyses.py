@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ from ncp_driver.audit.timeconstants import LtcParameters, ltc_time_constants, pl
 from ncp_driver.preprocessing import to_model_input
 from ncp_driver.replay.noise import PAPER_NOISE_LEVELS, PAPER_NOISE_SEED
 from ncp_driver.replay.subgraphs import load_model, metadata, read_contract
+from ncp_driver.schemas import ANALYSIS_DOCUMENTS, Document
 
 __all__ = [
     "Analysis",
@@ -82,10 +83,20 @@ class Analysis:
             buffer = io.BytesIO()
             np.savez_compressed(buffer, **self.arrays)  # type: ignore[arg-type]
             paths.append(atomic_write_bytes(out / f"{self.name}.npz", buffer.getvalue()))
-        summary = {**self.summary, "notes": self.notes}
-        text = json.dumps(summary, indent=2, allow_nan=False, default=_json_default)
-        paths.append(atomic_write_text(out / f"{self.name}.json", text + "\n"))
+        doc = self.document()
+        paths.append(atomic_write_text(out / doc.FILE, doc.dumps()))
         return paths
+
+    def document(self) -> Document:
+        """The summary as its typed document (``ncp_driver.schemas.ANALYSIS_DOCUMENTS``); a key
+        the schema does not know is a bug here, not something to drop."""
+        cls = ANALYSIS_DOCUMENTS[self.name]
+        text = json.dumps(self.summary, allow_nan=False, default=_json_default)
+        data = {**json.loads(text), "notes": self.notes}
+        unknown = sorted(set(data) - {f.name for f in fields(cls)})  # type: ignore[arg-type]
+        if unknown:
+            raise ValueError(f"{cls.FILE}: keys {unknown} are not in {cls.__name__}; add them")
+        return cls.from_json({"schema": cls.SCHEMA, "version": cls.VERSION, **data})
 
 
 def _json_default(value: Any) -> Any:

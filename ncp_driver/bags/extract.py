@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from ncp_driver.atomic import atomic_write_text
 from ncp_driver.bags.errors import BagError, TopicError
 from ncp_driver.bags.frames import (
     DEPTH_ENCODINGS,
@@ -37,12 +38,13 @@ from ncp_driver.bags.frames import (
     frame_sink,
     header_stamp,
 )
-from ncp_driver.bags.output import atomic_dir, write_json
+from ncp_driver.bags.output import atomic_dir
 from ncp_driver.bags.reader import Recording
 from ncp_driver.bags.series import SeriesKind, kind_for, message_row, resolve_kind, stamp_text
 from ncp_driver.bags.topics import find_topic, find_topic_optional
 from ncp_driver.images import ImageDecodeError
 from ncp_driver.preprocessing import Preprocessing
+from ncp_driver.schemas import PartialInput
 
 __all__ = ["CSV_NAMES", "EXTRACT_KINDS", "ExtractPlan", "ExtractSummary", "extract", "plan_extract"]
 
@@ -65,7 +67,7 @@ class ExtractPlan:
     notes: list[str] = field(default_factory=list)
 
 
-PARTIAL_INPUT_FILE = "partial_input.json"  # written when the bag gave less than it declares
+PARTIAL_INPUT_FILE = PartialInput.FILE  # written when the bag gave less than it declares
 
 
 @dataclass
@@ -279,7 +281,9 @@ def extract(
                     recording.skip_reasons.setdefault(msg.topic, f"{type(exc).__name__}: {exc}")
             integrity = recording.integrity()
             if not integrity["complete"]:  # the folder itself says it holds partial input
-                write_json(tmp / PARTIAL_INPUT_FILE, integrity)
+                atomic_write_text(
+                    tmp / PARTIAL_INPUT_FILE, PartialInput.from_integrity(integrity).dumps()
+                )
                 summary.notes.append(
                     f"partial input: {PARTIAL_INPUT_FILE} lists the messages the bag lost"
                 )

@@ -9,7 +9,6 @@ model); 130 interrupted. ``--json`` prints the summary (or, when it stops, which
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,12 +18,13 @@ from ncp_driver.exitcodes import EPILOG, run_command
 from ncp_driver.fleet.drives import find_drives
 from ncp_driver.fleet.errors import FleetError
 from ncp_driver.fleet.evaluate import EvalOptions, evaluate_fleet
-from ncp_driver.fleet.output import finite, write_fleet
+from ncp_driver.fleet.output import write_fleet
 from ncp_driver.fleet.verdict import Gate
 from ncp_driver.fleet.work import DriveOutcome, Outputs
 from ncp_driver.replay import ReplaySettings
 from ncp_driver.replay.cli import parse_params
 from ncp_driver.replay.noise import PAPER_NOISE_SEED
+from ncp_driver.schemas import FleetSummary
 
 __all__ = ["build_parser", "main", "parse_fraction"]
 
@@ -282,7 +282,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     write_fleet(result, args.out, thumbnails=not args.no_thumbnails)
     summary = result.summary
     if args.json:
-        print(json.dumps(finite(summary), indent=2, default=str, allow_nan=False))
+        sys.stdout.write(FleetSummary.read(args.out / FleetSummary.FILE).dumps())
     else:
         print(_text(summary, args.out))
     return result.exit_code

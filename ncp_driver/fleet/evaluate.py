@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ncp_driver.audit.replay import Replay
 from ncp_driver.errors import MissingModelError
 from ncp_driver.fleet import cache
 from ncp_driver.fleet.compare import (
@@ -34,10 +35,9 @@ from ncp_driver.fleet.runners import run_local, run_ray
 from ncp_driver.fleet.verdict import Gate, verdict
 from ncp_driver.fleet.work import DriveOutcome, DriveTask, ModelRef, Outputs
 from ncp_driver.replay import ReplaySettings
+from ncp_driver.schemas import FleetSummary
 
 __all__ = ["EvalOptions", "FleetResult", "evaluate_fleet"]
-
-SUMMARY_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -209,7 +209,7 @@ def _aggregate(
                 frames = load_drive(outcome.index, spec, directories, context)
             except (OSError, ValueError, KeyError) as exc:  # a damaged cache entry, say so
                 doc.update(status="failed", reason=f"its replay could not be read back: {exc}")
-        partial_input = _partial_input(frames) if frames is not None else None
+        partial_input = _partial_input(frames.replays) if frames is not None else None
         if partial_input is not None:  # results from partial input are no results: a failure
             doc.update(
                 status="failed", reason=f"damaged input, replayed only in part: {partial_input}"
@@ -230,8 +230,8 @@ def _aggregate(
     evaluated = [d for d in drive_docs if d["status"] != "failed"]
     stretches = worst_stretches(loaded, options.worst, options.min_gap_s)
     summary: dict[str, Any] = {
-        "tool": "ncp-eval",
-        "version": SUMMARY_VERSION,
+        "schema": FleetSummary.SCHEMA,
+        "version": FleetSummary.VERSION,
         "models": model_info,
         "neuron_comparison": _neuron_comparable(model_info),
         "settings": cache.settings_document(settings),
@@ -259,21 +259,33 @@ def _neuron_comparable(info: dict[str, dict[str, Any]]) -> str:
     return f"compared ({c['kind']}, {c['neurons']} neurons)"
 
 
-# Keys under which a replay's metrics.json may say that it was made from partial input (the
-# bag held fewer messages than it declares, and the user let the replay go on).
-PARTIAL_KEYS = ("partial_input", "partial", "damaged", "incomplete")
+def _partial_input(replays: dict[str, Replay]) -> str | None:
+    """What the replays' ``metrics.json`` say was lost from the bag, or None.
 
-
-def _partial_input(frames: DriveFrames) -> str | None:
-    """What a replay's own metadata says was missing from the bag, or None."""
+    The replay records the bag's completeness in :attr:`ncp_driver.schemas.Metrics.input`
+    (``Recording.integrity()``): ``complete`` is false when ``--allow-partial`` accepted a bag
+    that held fewer messages than it declares, and ``losses`` says what was lost."""
     notes = []
-    for role, replay in frames.replays.items():
-        for key in PARTIAL_KEYS:
-            # metrics.json is typed (ncp_driver.schemas.Metrics): none of these is a field yet
-            value = getattr(replay.metrics, key, None)
-            if value:
-                notes.append(f"{role} replay: {key} {json.dumps(value, default=str)}")
+    for role, replay in replays.items():
+        integrity = replay.metrics.input
+        if integrity.get("complete", True) is not False:
+            continue
+        losses = integrity.get("losses") or []
+        lost = ", ".join(_loss(loss) for loss in losses if isinstance(loss, dict))
+        notes.append(f"{role} replay: input incomplete ({lost or 'losses not listed'})")
     return "; ".join(notes) or None
+
+
+def _loss(loss: dict[str, Any]) -> str:
+    """One entry of ``losses`` (``ncp_driver.bags.reader``'s ``to_json``), for a reason."""
+    missing, declared = loss.get("missing"), loss.get("declared")
+    what = (
+        f"{missing} of {declared} message(s) lost"
+        if missing is not None
+        else f"{loss.get('read')} read, none declared"
+    )
+    error = f" ({loss['error']})" if loss.get("error") else ""
+    return f"{loss.get('topic')}: {what}{error}"
 
 
 def _damage(frames: DriveFrames) -> str | None:

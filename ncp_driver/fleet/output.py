@@ -25,6 +25,7 @@ import io
 import json
 import math
 import shutil
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ import numpy as np
 from ncp_driver.atomic import atomic_write_bytes, atomic_write_text
 from ncp_driver.fleet.compare import DriveFrames, difference_of, neuron_difference_of
 from ncp_driver.fleet.evaluate import FleetResult
+from ncp_driver.schemas import FleetSummary
 
 __all__ = [
     "DRIVES_TABLE",
@@ -45,7 +47,7 @@ __all__ = [
     "write_fleet",
 ]
 
-SUMMARY_FILE = "summary.json"
+SUMMARY_FILE = FleetSummary.FILE
 FRAMES_TABLE = "frames"
 DRIVES_TABLE = "drives"
 PAGE_FILE = "report.html"
@@ -305,10 +307,20 @@ def write_fleet(result: FleetResult, out_dir: Path, thumbnails: bool = True) -> 
             "pyarrow is not installed, so the tables are CSV: pip install 'ncp-driver[fleet]' "
             "for Parquet"
         )
-    text = json.dumps(finite(summary), indent=2, default=_json, allow_nan=False)
-    atomic_write_text(out_dir / SUMMARY_FILE, text + "\n")
+    atomic_write_text(out_dir / SUMMARY_FILE, summary_document(summary).dumps())
     atomic_write_text(out_dir / PAGE_FILE, render_page(summary))
     return files
+
+
+def summary_document(summary: dict[str, Any]) -> FleetSummary:
+    """The summary as its typed document (``ncp_driver.schemas.FleetSummary``); a key the
+    schema does not know is a bug here, not something to drop."""
+    data = json.loads(json.dumps(finite(summary), default=_json, allow_nan=False))
+    known = {f.name for f in fields(FleetSummary)} | {"schema", "version"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValueError(f"summary.json: keys {unknown} are not in FleetSummary; add them there")
+    return FleetSummary.from_json(data)
 
 
 def finite(value: Any) -> Any:

@@ -14,12 +14,13 @@ skipped with that message, and the rest of the evaluation is unchanged.
 from __future__ import annotations
 
 import importlib.util
-import json
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+from ncp_driver.schemas import Active, SchemaError
 
 __all__ = ["closed_loop"]
 
@@ -86,24 +87,23 @@ def closed_loop(
         )
         return doc
     try:
-        doc["active"] = json.loads((target / "active.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        active = Active.read(target / Active.FILE)
+    except SchemaError as exc:
         doc["skipped"] = f"closed loop: ncp-sim wrote no readable active.json ({exc})"
         return doc
-    doc["figures"] = _figures(doc["active"], models)
+    doc["active"] = active.to_json()
+    doc["figures"] = _figures(active, models)
     doc["note"] = f"ncp-sim on {roads} road(s): {target / 'active.json'}"
     return doc
 
 
-def _figures(active: dict[str, Any], models: dict[str, Path]) -> dict[str, Any]:
+def _figures(active: Active, models: dict[str, Path]) -> dict[str, Any]:
     """Per role, the noise-free closed-loop figures of that model (matched by its file)."""
-    names = {
-        str(Path(m.get("path", "")).resolve()): m.get("name") for m in active.get("models", [])
-    }
+    names = {str(Path(m.path or "").resolve()): m.name for m in active.models}
     out: dict[str, Any] = {}
     for role, path in models.items():
         name = names.get(str(Path(path).resolve()))
-        for result in active.get("results", []):
-            if result.get("model") == name and not result.get("noise_std"):
-                out[role] = {k: result.get(k) for k in FIGURES}
+        for result in active.results:
+            if result.model == name and not result.noise_std:
+                out[role] = {k: getattr(result, k) for k in FIGURES}
     return out

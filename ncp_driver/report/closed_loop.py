@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 from ncp_driver.audit.figures import new_figure
 from ncp_driver.geo import to_local_m
 from ncp_driver.report.errors import ReportError
+from ncp_driver.schemas import Active, SchemaError
 
 __all__ = ["closed_loop_section", "plot_tracks"]
 
@@ -90,26 +91,31 @@ def closed_loop_section(sim_dir: Path | str) -> Any:
     )
 
     directory = Path(sim_dir)
-    doc = _load(directory / ACTIVE_JSON)
+    try:
+        doc = Active.read(directory / ACTIVE_JSON)
+    except SchemaError as exc:
+        raise ReportError(
+            f"cannot read the closed-loop results: {exc}; give an ncp-sim --out directory"
+        ) from exc
     tracks = _load(directory / TRACKS_JSON).get("tracks", [])
-    roads = doc.get("roads", [])
+    roads = doc.roads
     table: dict[str, str] = {}
-    for entry in doc.get("results", []):
-        lo, hi = entry["takeovers_per_km_95"]
-        table[_label(entry["model"], entry["noise_std"])] = (
-            f"{entry['takeovers']} takeovers in {entry['autonomous_km']:.2f} km autonomous: "
-            f"{_fmt(entry['takeovers_per_km'])} per km (95 % {_fmt(lo)}-{_fmt(hi)}); "
-            f"mean |offset| {_fmt(entry['lateral_offset_mean_m'])} m, "
-            f"max {_fmt(entry['lateral_offset_max_m'])} m"
+    for entry in doc.results:
+        lo, hi = entry.takeovers_per_km_95
+        table[_label(entry.model, entry.noise_std)] = (
+            f"{entry.takeovers} takeovers in {entry.autonomous_km:.2f} km autonomous: "
+            f"{_fmt(entry.takeovers_per_km)} per km (95 % {_fmt(lo)}-{_fmt(hi)}); "
+            f"mean |offset| {_fmt(entry.lateral_offset_mean_m)} m, "
+            f"max {_fmt(entry.lateral_offset_max_m)} m"
         )
     models = ", ".join(
-        f"{m['name']} ({'sha256 ' + m['sha256'][:12] if m.get('sha256') else 'reference driver'})"
-        for m in doc.get("models", [])
+        f"{m.name} ({'sha256 ' + m.sha256[:12] if m.sha256 else 'reference driver'})"
+        for m in doc.models
     )
-    settings = doc.get("settings", {})
+    settings = doc.settings
     paragraphs = [
         f"ncp-sim: each model drove a simulated car through the on-car pipeline on {len(roads)} "
-        f"procedural road(s) (seeds {', '.join(str(r['seed']) for r in roads)}, "
+        f"procedural road(s) (seeds {', '.join(str(r.seed) for r in roads)}, "
         f"{_fmt(settings.get('road_m'), 'g')} m each); a virtual safety driver took over when "
         "the car left its lane. Takeovers are counted from the auto-mode flag by the takeover "
         "rule, as on a real drive.",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -12,12 +11,14 @@ from typing import Any
 
 import numpy as np
 
+from ncp_driver.atomic import atomic_write_text
 from ncp_driver.bags.output import atomic_dir, check_new
 from ncp_driver.errors import MissingInputError
 from ncp_driver.exitcodes import EPILOG, run_command
 from ncp_driver.models import default_model_path
 from ncp_driver.replay.cli import parse_params
 from ncp_driver.replay.noise import PAPER_NOISE_SEED
+from ncp_driver.schemas import Active
 from ncp_driver.sim.errors import SimSettingsError
 from ncp_driver.sim.experiment import EXPERT, Driver, RunTask, open_driver, run_all
 from ncp_driver.sim.loop import BagCamera, make_world
@@ -257,12 +258,15 @@ def _run(args: argparse.Namespace) -> None:
     if args.expert:
         drivers.append(Driver(EXPERT, None, None, 0.0, None))
     doc, timing = _simulate(args, settings, drivers)
-    print(json.dumps(doc, indent=2) if args.json else _summary(doc, timing, args.out))
+    if args.json:
+        sys.stdout.write(doc.dumps())
+    else:
+        print(_summary(doc, timing, args.out))
 
 
 def _simulate(
     args: argparse.Namespace, settings: SimSettings, drivers: list[Driver]
-) -> tuple[dict[str, Any], dict[str, Any]]:
+) -> tuple[Active, dict[str, Any]]:
     camera = None
     if args.bag_camera != "none":
         camera = BagCamera(every=args.bag_camera_every, compressed=args.bag_camera == "jpeg")
@@ -299,7 +303,7 @@ def _simulate(
             timings.append({**head, "road_seed": task.road_seed, **result["timing"]})
         roads = [_road(settings, seed) for seed in settings.road_seeds]
         doc = active_document(settings.to_dict(), [d.describe() for d in drivers], roads, runs)
-        write_json(tmp / ACTIVE_JSON, doc)
+        atomic_write_text(tmp / ACTIVE_JSON, doc.dumps())
         write_json(tmp / TRACKS_JSON, {"tracks": tracks})
         timing = {"runs": timings, "jobs": args.jobs}
         write_json(tmp / TIMING_JSON, timing)
@@ -354,18 +358,18 @@ def _fmt(value: Any, spec: str = ".3g") -> str:
     return "n/a" if value is None else format(value, spec)
 
 
-def _summary(doc: dict[str, Any], timing: dict[str, Any], out: Path) -> str:
+def _summary(doc: Active, timing: dict[str, Any], out: Path) -> str:
     lines = [
         f"{'model':<20} {'noise':>6} {'takeovers':>9} {'auto km':>8} {'per km':>8} "
         f"{'95 % interval':>16} {'mean |off| m':>12}"
     ]
-    for e in doc["results"]:
-        lo, hi = e["takeovers_per_km_95"]
-        noise = "-" if e["noise_std"] is None else f"{e['noise_std']:g}"
+    for e in doc.results:
+        lo, hi = e.takeovers_per_km_95
+        noise = "-" if e.noise_std is None else f"{e.noise_std:g}"
         lines.append(
-            f"{e['model']:<20} {noise:>6} {e['takeovers']:>9} {e['autonomous_km']:>8.2f} "
-            f"{_fmt(e['takeovers_per_km']):>8} {_fmt(lo) + '-' + _fmt(hi):>16} "
-            f"{_fmt(e['lateral_offset_mean_m']):>12}"
+            f"{e.model:<20} {noise:>6} {e.takeovers:>9} {e.autonomous_km:>8.2f} "
+            f"{_fmt(e.takeovers_per_km):>8} {_fmt(lo) + '-' + _fmt(hi):>16} "
+            f"{_fmt(e.lateral_offset_mean_m):>12}"
         )
     factors = [r["real_time_factor"] for r in timing["runs"] if r["real_time_factor"]]
     if factors:

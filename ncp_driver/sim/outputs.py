@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ncp_driver.atomic import atomic_write_text
+from ncp_driver.schemas import Active, ActiveResult, ActiveRun, SimModel, SimRoad
 from ncp_driver.sim.figures import summarise
 
 __all__ = [
@@ -50,33 +51,34 @@ def active_document(
     drivers: list[dict[str, Any]],
     roads: list[dict[str, Any]],
     runs: list[dict[str, Any]],
-) -> dict[str, Any]:
+) -> Active:
     """``active.json``: per model and noise level, the totals over the roads and each road."""
     groups: dict[tuple[str, float | None], list[dict[str, Any]]] = {}
     for run in runs:
         groups.setdefault((run["model"], run["noise_std"]), []).append(run)
-    results = []
-    for (model, noise), members in groups.items():
-        entry: dict[str, Any] = {"model": model, "noise_std": noise}
-        entry.update(summarise(members))
-        entry["runs"] = members
-        results.append(entry)
-    return {
-        "tool": "ncp-sim",
-        "format": 1,
-        "takeover_rule": "ncp_driver.takeover.find_takeovers on the auto-mode flag",
-        "settings": settings,
-        "roads": roads,
-        "models": drivers,
-        "results": results,
-    }
+    results = [
+        ActiveResult(
+            model=model,
+            noise_std=noise,
+            **summarise(members),
+            runs=[ActiveRun(**run) for run in members],
+        )
+        for (model, noise), members in groups.items()
+    ]
+    return Active(
+        takeover_rule="ncp_driver.takeover.find_takeovers on the auto-mode flag",
+        settings=settings,
+        roads=[SimRoad(**road) for road in roads],
+        models=[SimModel(**driver) for driver in drivers],
+        results=results,
+    )
 
 
 def write_json(path: Path, data: Any) -> None:
     atomic_write_text(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
 
 
-def write_plot(doc: dict[str, Any], path: Path) -> None:
+def write_plot(doc: Active, path: Path) -> None:
     """Takeovers per km against the noise level, one line per model (the paper's figure)."""
     import matplotlib
 
@@ -84,31 +86,30 @@ def write_plot(doc: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
-    by_model: dict[str, list[dict[str, Any]]] = {}
-    for entry in doc["results"]:
-        by_model.setdefault(entry["model"], []).append(entry)
-    levels = sorted({e["noise_std"] for e in doc["results"] if e["noise_std"] is not None})
+    by_model: dict[str, list[ActiveResult]] = {}
+    for entry in doc.results:
+        by_model.setdefault(entry.model, []).append(entry)
+    levels = sorted({e.noise_std for e in doc.results if e.noise_std is not None})
     for model, entries in by_model.items():
-        rated = [e for e in entries if e["takeovers_per_km"] is not None]
+        rated = [e for e in entries if e.takeovers_per_km is not None]
         if not rated:
             continue
-        if rated[0]["noise_std"] is None:  # the expert: one figure, drawn across
-            e = rated[0]
-            ax.axhline(e["takeovers_per_km"], ls="--", color="grey", label=f"{model}")
+        if rated[0].noise_std is None:  # the expert: one figure, drawn across
+            ax.axhline(rated[0].takeovers_per_km or 0.0, ls="--", color="grey", label=f"{model}")
             continue
-        rated.sort(key=lambda e: e["noise_std"])
-        x = [e["noise_std"] for e in rated]
-        y = [e["takeovers_per_km"] for e in rated]
-        lo = [e["takeovers_per_km"] - e["takeovers_per_km_95"][0] for e in rated]
-        hi = [e["takeovers_per_km_95"][1] - e["takeovers_per_km"] for e in rated]
+        rated.sort(key=lambda e: e.noise_std or 0.0)
+        x = [e.noise_std or 0.0 for e in rated]
+        y = [e.takeovers_per_km or 0.0 for e in rated]
+        lo = [(e.takeovers_per_km or 0.0) - (e.takeovers_per_km_95[0] or 0.0) for e in rated]
+        hi = [(e.takeovers_per_km_95[1] or 0.0) - (e.takeovers_per_km or 0.0) for e in rated]
         ax.errorbar(x, y, yerr=[lo, hi], marker="o", capsize=3, label=model)
     if levels:
         ax.set_xticks(levels)
     ax.set_xlabel("input noise std (on the [0, 1] image)")
     ax.set_ylabel("takeovers per km (95 % Poisson interval)")
-    km = {e["model"]: e["autonomous_km"] for e in doc["results"]}
+    km = {e.model: e.autonomous_km for e in doc.results}
     ax.set_title(
-        f"closed loop, {len(doc['roads'])} roads (~{max(km.values(), default=0):.1f} km auto)"
+        f"closed loop, {len(doc.roads)} roads (~{max(km.values(), default=0):.1f} km auto)"
     )
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)

@@ -14,12 +14,32 @@ import pytest
 
 from ncp_driver.drives import write_drive
 from ncp_driver.report.audit import CAPTIONS
+from ncp_driver.schemas import (
+    Document,
+    LipschitzSummary,
+    NeuronActivitySummary,
+    PcaSummary,
+    SaliencySummary,
+    SchemaError,
+    TimeConstantsSummary,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def script(name: str) -> Callable[[list[str]], int]:
     return runpy.run_path(str(ROOT / "analysis" / f"{name}.py"), run_name="analysis_test")["main"]
+
+
+def typed(path: Path, cls: type[Document], field: str) -> dict[str, Any]:
+    """The analysis's JSON as written: its schema's document, read back unchanged; a wrong type
+    in ``field`` is refused naming the field."""
+    raw = dict(json.loads(path.read_text()))
+    assert raw["schema"] == cls.SCHEMA and raw["version"] == cls.VERSION
+    assert cls.read(path).to_json() == raw
+    with pytest.raises(SchemaError, match=rf"{cls.FILE}\.{field} must be"):
+        cls.from_json({**raw, field: "wrong"})
+    return raw
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +64,7 @@ def test_neuron_activity(replayed: Any, tmp_path: Path) -> None:
         "neurons_on_track.png",
         "neuron_activity.json",
     }
-    summary = json.loads((out / "neuron_activity.json").read_text())
+    summary = typed(out / "neuron_activity.json", NeuronActivitySummary, "highlighted")
     assert summary["labels"][0] == "motor 0" and summary["highlighted"] == [0, 2]
     assert summary["mean"] == pytest.approx(replayed.neurons.mean(axis=0).tolist(), abs=1e-6)
     assert (
@@ -55,14 +75,14 @@ def test_neuron_activity(replayed: Any, tmp_path: Path) -> None:
 
 def test_time_constants_and_pca(replayed: Any, tmp_path: Path) -> None:
     assert script("time_constants")([str(replayed.directory), "--out", str(tmp_path)]) == 0
-    tau = json.loads((tmp_path / "time_constants.json").read_text())
+    tau = typed(tmp_path / "time_constants.json", TimeConstantsSummary, "sensory_synapses")
     assert tau["sensory_synapses"] is True and len(tau["median_s"]) == 19
     assert all(
         0 < lo <= mid <= hi
         for lo, mid, hi in zip(tau["p5_s"], tau["median_s"], tau["p95_s"], strict=True)
     )
     assert script("pca")([str(replayed.directory), "--out", str(tmp_path)]) == 0
-    pca = json.loads((tmp_path / "pca.json").read_text())
+    pca = typed(tmp_path / "pca.json", PcaSummary, "components")
     assert pca["cumulative"][-1] == pytest.approx(1.0)
     assert (tmp_path / "pca_on_track.png").stat().st_size > 0
 
@@ -72,7 +92,7 @@ def test_lipschitz(replayed: Any, tmp_path: Path, lstm_model: Path) -> None:
         script("lipschitz")([str(replayed.directory), "--out", str(tmp_path), "--max-frames", "12"])
         == 0
     )
-    summary = json.loads((tmp_path / "lipschitz.json").read_text())
+    summary = typed(tmp_path / "lipschitz.json", LipschitzSummary, "state_size")
     assert summary["frames"] == 12 and summary["kind"] == "ncp"
     assert summary["rollout_vs_neurons_max_abs"] < 1e-5 and summary["notes"] == []
     # Another stateful kind on the same features: state of 128, no neuron labels needed.
@@ -90,7 +110,7 @@ def test_lipschitz(replayed: Any, tmp_path: Path, lstm_model: Path) -> None:
         )
         == 0
     )
-    lstm = json.loads((tmp_path / "lstm" / "lipschitz.json").read_text())
+    lstm = typed(tmp_path / "lstm" / "lipschitz.json", LipschitzSummary, "max_spectral_norm")
     assert lstm["state_size"] == 128 and len(lstm["row_sum_max"]) == 128
     # An LSTM has no LTC time constants: a clear error, exit status 1.
     assert (
@@ -117,7 +137,7 @@ def test_saliency(replayed: Any, drive_file: Path, tmp_path: Path) -> None:
         ]
     )
     assert rc == 0
-    summary = json.loads((tmp_path / "saliency.json").read_text())
+    summary = typed(tmp_path / "saliency.json", SaliencySummary, "takeovers")
     assert summary["levels"] == [0.1, 0.3] and summary["frames"] == 4
     assert len(summary["layers"]) == 5 and summary["takeovers"] == {"0.1": 1, "0.3": 3}
     assert all(-1 <= v < 1 for v in summary["ssim_mean"])

@@ -20,6 +20,7 @@ import pytest
 
 from ncp_driver.bags import BagError, Recording
 from ncp_driver.bags.errors import IncompleteBagError
+from ncp_driver.schemas import PartialInput, SchemaError
 from ncp_driver.synth.cli import main as synth
 
 RunCli = Callable[..., tuple[int, str, str]]
@@ -127,6 +128,11 @@ def test_allow_partial_says_what_was_lost(
     assert code == 0, err
     saved = json.loads((tmp_path / "out" / "partial_input.json").read_text())
     assert saved["complete"] is False and CAMERA in {x["topic"] for x in saved["losses"]}
+    typed = PartialInput.read(tmp_path / "out" / "partial_input.json")  # its schema, and back
+    assert saved["schema"] == "ncp_driver/partial_input" and typed.to_json() == saved
+    saved["losses"][0]["read"] = "12"
+    with pytest.raises(SchemaError, match=r"losses\[0\]\.read must be an integer"):
+        PartialInput.from_json(saved)
     code, out, err = run_cli(
         "trainset", bag, "-o", tmp_path / "t.h5", "--allow-partial", "--wheelbase", "2.7"
     )

@@ -17,6 +17,7 @@ from ncp_driver.fleet import cli as eval_cli
 from ncp_driver.fleet.drives import DriveSpec
 from ncp_driver.replay import cli as replay_cli
 from ncp_driver.replay.layout import METRICS_FILE, NEURONS_FILE, OUTPUT_FILE, SENSORY_FILE
+from ncp_driver.schemas import FleetSummary, SchemaError
 
 HZ = 10.0
 
@@ -40,6 +41,20 @@ def identical(drives_dir: Path, models: dict[str, Path], tmp_path_factory: pytes
          str(models["reference"]), "--out", str(out), "--no-progress", "--max-p99-diff", "0"]
     )  # fmt: skip
     return code, out
+
+
+def test_summary_json_round_trips_through_its_schema_and_a_wrong_type_is_refused(
+    identical: tuple[int, Path],
+) -> None:
+    _, out = identical
+    raw = _summary(out)
+    doc = FleetSummary.read(out / "summary.json")
+    assert raw["schema"] == "ncp_driver/fleet_summary" and raw["version"] == FleetSummary.VERSION
+    assert doc.to_json() == raw  # every key the writer wrote is in the schema, and back
+    assert doc.verdict.exit_code == 0 and doc.verdict.checks[0].check == "mae_regression"
+    raw["verdict"]["checks"][1]["passed"] = "yes"
+    with pytest.raises(SchemaError, match=r"verdict\.checks\[1\]\.passed must be a bool"):
+        FleetSummary.from_json(raw)
 
 
 def test_a_candidate_identical_to_the_reference_passes(identical: tuple[int, Path]) -> None:
@@ -374,5 +389,8 @@ def test_the_closed_loop_hook_runs_ncp_sim_on_both_models(
     assert set(closed["figures"]) == {"candidate", "reference"}
     for figures in closed["figures"].values():
         assert figures["autonomous_km"] > 0 and figures["takeovers_per_km"] is not None
-    assert closed["active"]["tool"] == "ncp-sim" and (out / "sim" / "active.json").is_file()
+    assert (
+        closed["active"]["schema"] == "ncp_driver/active"
+        and (out / "sim" / "active.json").is_file()
+    )
     assert "Closed loop" in (out / "report.html").read_text()

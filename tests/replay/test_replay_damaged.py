@@ -140,3 +140,22 @@ def test_a_model_with_nan_weights_is_refused_before_the_replay(
     err = capsys.readouterr().err
     assert code != 0 and "not finite" in err and "neurons.csv" not in err
     assert not out.exists()
+
+
+def test_the_fleet_fails_a_replay_that_says_its_input_was_partial(
+    mcap_drive: Path, tmp_path: Path, real_replay: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ncp-eval reads the replay's own signal, metrics.json's ``input.complete``."""
+    from ncp_driver.audit.replay import load_replay
+    from ncp_driver.fleet.evaluate import _partial_input
+
+    bag = tmp_path / "damaged"
+    shutil.copytree(mcap_drive, bag)
+    swallow_first_chunk(bag)
+    args = [str(bag), "--out", str(tmp_path / "r"), "--allow-partial", "--no-mcap"]
+    assert replay_main([*args, "--no-progress"]) == 0
+    capsys.readouterr()
+    note = _partial_input({"candidate": load_replay(tmp_path / "r")})
+    assert note is not None and note.startswith("candidate replay: input incomplete")
+    assert "/camera/image_raw/compressed" in note and "lost" in note
+    assert _partial_input({"candidate": load_replay(real_replay)}) is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from sim_helpers import SMALL_ARGS
 
 from ncp_driver.report import ReportError, write_report
+from ncp_driver.schemas import Active, SchemaError
 from ncp_driver.sim.cli import main
 
 
@@ -39,3 +41,22 @@ def test_a_directory_without_results_is_refused_with_the_reason(
     with pytest.raises(ReportError, match=r"active\.json"):
         write_report(replay_dir, tmp_path / "r.html", sim_dir=tmp_path / "nothing")
     assert not (tmp_path / "r.html").exists()
+
+
+def test_active_json_round_trips_through_its_schema_and_a_wrong_type_is_refused(
+    zero_model: Path, tmp_path: Path, real_replay: Path
+) -> None:
+    sim = tmp_path / "sim"
+    args = ["--model", str(zero_model), "--expert", "--roads", "1", "--road-m", "250"]
+    assert main([*args, *SMALL_ARGS, "--no-bags", "--no-progress", "--out", str(sim)]) == 0
+    raw = json.loads((sim / "active.json").read_text())
+    doc = Active.read(sim / "active.json")
+    assert raw["schema"] == "ncp_driver/active" and raw["version"] == Active.VERSION
+    assert doc.to_json() == raw  # every field the writer wrote is in the schema, and back
+    assert {(r.model, r.noise_std) for r in doc.results} == {("zero", 0.0), ("expert", None)}
+    raw["results"][0]["runs"][0]["takeovers"] = "3"
+    (sim / "active.json").write_text(json.dumps(raw))
+    with pytest.raises(SchemaError, match=r"results\[0\]\.runs\[0\]\.takeovers"):
+        Active.read(sim / "active.json")
+    with pytest.raises(ReportError, match=r"results\[0\]\.runs\[0\]\.takeovers"):
+        write_report(real_replay, tmp_path / "r.html", sim_dir=sim)
