@@ -37,22 +37,8 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class SourceStats:
-    """Statistics of one source over the analysed samples (None when there are none)."""
-
-    source: str
-    topic: str
-    samples: int
-    duration_s: float
-    a_lat_rms: float | None
-    a_lat_p95: float | None
-    a_lat_max: float | None
-    jerk_rms: float | None
-    jerk_p95: float | None
-    jerk_max: float | None
-    a_lat_over_limit_share: float | None
-    jerk_over_limit_share: float | None
+SourceStats = DiscomfortSource
+"""Statistics of one source (None when there are none): the ``discomfort.json`` schema's type."""
 
 
 @dataclass(frozen=True)
@@ -75,7 +61,7 @@ class DiscomfortReport:
             auto_topic=self.auto_topic,
             limits=DiscomfortLimits(a_lat_mps2=LATERAL_LIMIT_MPS2, jerk_mps3=JERK_LIMIT_MPS3),
             settings=asdict(self.settings),
-            sources=[DiscomfortSource(**asdict(s)) for s in self.sources],
+            sources=list(self.sources),
             skipped_messages=self.skipped_messages,
             plot=None if self.plot is None else str(self.plot),
         )

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,17 +31,8 @@ from ncp_driver.takeover import DEFAULT_MIN_DURATION_S
 __all__ = ["Takeover", "TakeoverReport", "recording_takeovers", "takeover_report", "utc_text"]
 
 
-@dataclass(frozen=True)
-class Takeover:
-    """One autonomous-to-manual transition."""
-
-    number: int
-    stamp: float  # record time, s since the epoch
-    time_utc: str
-    since_start_s: float
-    latitude: float | None
-    longitude: float | None
-    speed_mps: float | None
+Takeover = TakeoverEvent
+"""One autonomous-to-manual transition: the ``takeovers.json`` schema's own event type."""
 
 
 @dataclass(frozen=True)
@@ -86,7 +77,7 @@ class TakeoverReport:
             autonomous_km=None if self.autonomous_m is None else self.autonomous_m / 1000.0,
             takeovers_per_hour=self.per_hour,
             takeovers_per_km=self.per_km,
-            events=[TakeoverEvent(**asdict(t)) for t in self.takeovers],
+            events=list(self.takeovers),
             segments=[Segment(a, s, e) for a, s, e in self.segments],
             skipped_messages=self.skipped_messages,
             map=None if self.map is None else str(self.map),
