@@ -21,9 +21,7 @@ from ncp_driver.fleet.evaluate import EvalOptions, evaluate_fleet
 from ncp_driver.fleet.output import write_fleet
 from ncp_driver.fleet.verdict import Gate
 from ncp_driver.fleet.work import DriveOutcome, Outputs
-from ncp_driver.replay import ReplaySettings
-from ncp_driver.replay.cli import parse_params
-from ncp_driver.replay.noise import PAPER_NOISE_SEED
+from ncp_driver.replay.cli import add_replay_options, replay_settings
 from ncp_driver.schemas import FleetSummary
 
 __all__ = ["build_parser", "main", "parse_fraction"]
@@ -129,18 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gate.add_argument("--worst", type=int, default=10, help="worst divergent stretches listed (10)")
     replay = parser.add_argument_group("replay (as ncp-replay)")
-    replay.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
-    replay.add_argument("--camera")
-    replay.add_argument("--auto")
-    replay.add_argument("--steering")
-    replay.add_argument("--steering-wheel-ratio", type=float, metavar="RATIO")
-    replay.add_argument("--speed", metavar="TOPIC")
-    replay.add_argument("--gps")
-    replay.add_argument("--msg-dir", type=Path, action="append", default=[])
-    replay.add_argument("--manual-without-flag", action="store_true")
-    replay.add_argument("--noise-std", type=float, nargs="+", default=[], metavar="STD")
-    replay.add_argument("--noise-seed", type=int, default=PAPER_NOISE_SEED)
-    replay.add_argument("--batch-size", type=int, default=1)
+    add_replay_options(parser)
     replay.add_argument("--format", choices=("csv", "parquet"), default="csv", help="replay tables")
     replay.add_argument("--mcap", action="store_true", help="write replay.mcap per drive and model")
     sim = parser.add_argument_group("closed loop (optional, needs ncp-sim)")
@@ -191,21 +178,7 @@ class _Progress:
 
 
 def _options(args: argparse.Namespace) -> EvalOptions:
-    settings = ReplaySettings(
-        model=args.candidate,
-        pipeline=parse_params(args.param),
-        camera_topic=args.camera,
-        auto_topic=args.auto,
-        steering_topic=args.steering,
-        steering_wheel_ratio=args.steering_wheel_ratio,
-        speed_topic=args.speed,
-        gps_topic=args.gps,
-        msg_dirs=tuple(args.msg_dir),
-        noise_levels=tuple(args.noise_std),
-        noise_seed=args.noise_seed,
-        batch_size=args.batch_size,
-        assume_autonomous=not args.manual_without_flag,
-    )
+    settings = replay_settings(args, args.candidate)
     if args.jobs < 0:
         raise FleetError(f"--jobs {args.jobs}: give 0 (one per core) or more")
     if args.ray is None and args.ray_cpus is not None:

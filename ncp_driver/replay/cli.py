@@ -53,42 +53,8 @@ def parse_params(items: Sequence[str]) -> PipelineConfig:
     return PipelineConfig.from_mapping(values)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="ncp-replay",
-        description=(
-            "Replay a bag's camera stream through the on-car steering pipeline (the same code as "
-            "the ROS 2 node: resets on engage and in manual mode, elapsed time from stamps, limits, "
-            "watchdog) and compare the model's curvature with the human's. Writes output.csv, "
-            "neurons.csv, sensory.csv, metrics.json, prediction.png and replay.mcap into OUT."
-        ),
-        epilog=EPILOG,
-    )
-    parser.add_argument(
-        "bags", nargs="+", type=Path, help="bag file(s) or folder(s): one recording"
-    )
-    parser.add_argument(
-        "--model", type=Path, help="exported .onnx model (default: models/ default)"
-    )
-    parser.add_argument("--out", type=Path, required=True, help="new output directory")
-    parser.add_argument("--force", action="store_true", help="replace an existing --out")
-    parser.add_argument(
-        "--format", choices=TABLE_FORMATS, default="csv", help="tables as CSV, or CSV and Parquet"
-    )
-    parser.add_argument("--no-mcap", action="store_true", help="do not write replay.mcap")
-    parser.add_argument(
-        "--mcap-without-images",
-        action="store_true",
-        help="leave the camera topic out of replay.mcap",
-    )
-    parser.add_argument(
-        "--mcap-saliency-hz",
-        type=float,
-        default=2.0,
-        metavar="HZ",
-        help="VisualBackProp saliency images in replay.mcap (/ncp/saliency, the camera's stamps "
-        "and frame_id), at most HZ per second of the drive (default 2; 0: none)",
-    )
+def add_replay_options(parser: argparse.ArgumentParser) -> None:
+    """The options that say how a recording is replayed: ncp-replay's, also ncp-eval's."""
     parser.add_argument(
         "--noise-std",
         type=float,
@@ -143,6 +109,65 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="without an auto-mode topic, treat the drive as manual (default: autonomous)",
     )
+
+
+def replay_settings(args: argparse.Namespace, model: Path) -> ReplaySettings:
+    """The replay settings that :func:`add_replay_options`' arguments give, for ``model``."""
+    return ReplaySettings(
+        model=model,
+        pipeline=parse_params(args.param),
+        camera_topic=args.camera,
+        auto_topic=args.auto,
+        steering_topic=args.steering,
+        steering_wheel_ratio=args.steering_wheel_ratio,
+        speed_topic=args.speed,
+        gps_topic=args.gps,
+        msg_dirs=tuple(args.msg_dir),
+        noise_levels=tuple(args.noise_std),
+        noise_seed=args.noise_seed,
+        batch_size=args.batch_size,
+        assume_autonomous=not args.manual_without_flag,
+        allow_partial=getattr(args, "allow_partial", False),
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ncp-replay",
+        description=(
+            "Replay a bag's camera stream through the on-car steering pipeline (the same code as "
+            "the ROS 2 node: resets on engage and in manual mode, elapsed time from stamps, limits, "
+            "watchdog) and compare the model's curvature with the human's. Writes output.csv, "
+            "neurons.csv, sensory.csv, metrics.json, prediction.png and replay.mcap into OUT."
+        ),
+        epilog=EPILOG,
+    )
+    parser.add_argument(
+        "bags", nargs="+", type=Path, help="bag file(s) or folder(s): one recording"
+    )
+    parser.add_argument(
+        "--model", type=Path, help="exported .onnx model (default: models/ default)"
+    )
+    parser.add_argument("--out", type=Path, required=True, help="new output directory")
+    parser.add_argument("--force", action="store_true", help="replace an existing --out")
+    parser.add_argument(
+        "--format", choices=TABLE_FORMATS, default="csv", help="tables as CSV, or CSV and Parquet"
+    )
+    parser.add_argument("--no-mcap", action="store_true", help="do not write replay.mcap")
+    parser.add_argument(
+        "--mcap-without-images",
+        action="store_true",
+        help="leave the camera topic out of replay.mcap",
+    )
+    parser.add_argument(
+        "--mcap-saliency-hz",
+        type=float,
+        default=2.0,
+        metavar="HZ",
+        help="VisualBackProp saliency images in replay.mcap (/ncp/saliency, the camera's stamps "
+        "and frame_id), at most HZ per second of the drive (default 2; 0: none)",
+    )
+    add_replay_options(parser)
     parser.add_argument(
         "--allow-partial",
         action="store_true",
@@ -174,24 +199,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _replay(args: argparse.Namespace) -> None:
-    config = parse_params(args.param)
     model = args.model or default_model_path()
-    settings = ReplaySettings(
-        model=model,
-        pipeline=config,
-        camera_topic=args.camera,
-        auto_topic=args.auto,
-        steering_topic=args.steering,
-        steering_wheel_ratio=args.steering_wheel_ratio,
-        speed_topic=args.speed,
-        gps_topic=args.gps,
-        msg_dirs=tuple(args.msg_dir),
-        noise_levels=tuple(args.noise_std),
-        noise_seed=args.noise_seed,
-        batch_size=args.batch_size,
-        assume_autonomous=not args.manual_without_flag,
-        allow_partial=args.allow_partial,
-    )
+    settings = replay_settings(args, model)
     if args.out.exists() and not args.force:
         raise UsageError(f"{args.out} exists already: choose another --out or pass --force")
     show = sys.stderr.isatty() if args.progress is None else args.progress
@@ -200,7 +209,7 @@ def _replay(args: argparse.Namespace) -> None:
     saliency = None
     if not args.no_mcap and args.mcap_saliency_hz > 0:
         try:
-            saliency = saliency_overlay(model, config)
+            saliency = saliency_overlay(model, settings.pipeline)
         except ModelGraphError as exc:  # a model without a conv head has no VisualBackProp
             print(f"ncp-replay: note: replay.mcap without /ncp/saliency: {exc}", file=sys.stderr)
     result = replay(args.bags, settings, progress=_progress(show))
