@@ -13,6 +13,7 @@ import io
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ncp_driver import topics
@@ -118,3 +119,22 @@ def real_replay(replay_factory: ReplayFactory) -> Path:
 def bare_replay(replay_factory: ReplayFactory) -> Path:
     """A replay of the drive without GPS and without the human's steering, no bag-tool JSON."""
     return replay_factory("bare", gps=False, steering=False, noise=(), bag_json=False)
+
+
+@pytest.fixture(scope="session")
+def nan_default_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default model with one large weight tensor set to NaN (issue 10's start check)."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import numpy_helper
+
+    from ncp_driver.models import default_model_path
+
+    proto = onnx.load(str(default_model_path()))
+    for init in proto.graph.initializer:
+        value = numpy_helper.to_array(init)
+        if value.dtype == np.float32 and value.size > 100:
+            init.CopyFrom(numpy_helper.from_array(np.full_like(value, np.nan), init.name))
+            break
+    path = tmp_path_factory.mktemp("nan_model") / "nan.onnx"
+    onnx.save(proto, str(path))
+    return path

@@ -250,22 +250,8 @@ def test_a_damaged_sqlite_file_names_the_db3_file(
 
 # -- item 7: extract --model validates as the pipeline does --------------------------------------
 @pytest.fixture(scope="module")
-def nan_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    onnx = pytest.importorskip("onnx")
-    import numpy as np
-    from onnx import numpy_helper
-
-    from ncp_driver.models import default_model_path
-
-    proto = onnx.load(str(default_model_path()))
-    for init in proto.graph.initializer:
-        value = numpy_helper.to_array(init)
-        if value.dtype == np.float32 and value.size > 100:
-            init.CopyFrom(numpy_helper.from_array(np.full_like(value, np.nan), init.name))
-            break
-    path = tmp_path_factory.mktemp("nan_model") / "nan.onnx"
-    onnx.save(proto, str(path))
-    return path
+def nan_model(nan_default_model: Path) -> Path:
+    return nan_default_model
 
 
 def test_extract_model_refuses_what_the_pipeline_refuses(

@@ -122,19 +122,9 @@ def test_a_replay_with_no_usable_frame_says_why(tmp_path: Path) -> None:
 
 
 def test_a_model_with_nan_weights_is_refused_before_the_replay(
-    mcap_drive: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    mcap_drive: Path, nan_default_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    onnx = pytest.importorskip("onnx")
-    from onnx import numpy_helper
-
-    proto = onnx.load(str(default_model_path()))
-    for init in proto.graph.initializer:
-        value = numpy_helper.to_array(init)
-        if value.dtype == np.float32 and value.size > 100:
-            init.CopyFrom(numpy_helper.from_array(np.full_like(value, np.nan), init.name))
-            break
-    model = tmp_path / "nan.onnx"
-    onnx.save(proto, str(model))
+    model = nan_default_model
     out = tmp_path / "r"
     code = replay_main([str(mcap_drive), "--model", str(model), "--out", str(out)])
     err = capsys.readouterr().err

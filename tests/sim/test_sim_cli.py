@@ -97,23 +97,10 @@ def test_bad_settings_are_usage_errors(zero_model: Path, tmp_path: Path) -> None
 
 
 def test_a_model_with_nan_weights_is_refused_before_any_drive(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    nan_default_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Issue 10: the pipeline's start check (not warmup_runs) refuses it for ncp-sim too."""
-    import numpy as np
-    import onnx
-    from onnx import numpy_helper
-
-    from ncp_driver.models import default_model_path
-
-    proto = onnx.load(str(default_model_path()))
-    for init in proto.graph.initializer:
-        value = numpy_helper.to_array(init)
-        if value.dtype == np.float32 and value.size > 100:
-            init.CopyFrom(numpy_helper.from_array(np.full_like(value, np.nan), init.name))
-            break
-    model = tmp_path / "nan.onnx"
-    onnx.save(proto, str(model))
+    model = nan_default_model
     out = tmp_path / "sim"
     assert main(["--model", str(model), *ROADS, "--out", str(out)]) == 1
     assert "not finite" in capsys.readouterr().err
