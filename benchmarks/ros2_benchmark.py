@@ -1,40 +1,53 @@
 """Full-resolution frames through the driver node on a real ROS 2: frames lost and latency.
 
-Needs a sourced ROS 2 with rmw_cyclonedds_cpp (not a test; nothing here runs in the suite)::
+Needs a sourced ROS 2 with rmw_cyclonedds_cpp or rmw_fastrtps_cpp (``RMW_IMPLEMENTATION``;
+not a test, nothing here runs in the suite)::
 
     python benchmarks/ros2_benchmark.py                 # 1920 x 1208 rgb8, 30 Hz, 8 s a case
     python benchmarks/ros2_benchmark.py --seconds 4 --json out.json
 
-Each case starts the driver node (tiny contract model, CPU) and a camera process, each in its
+Each case starts the driver node (the default model, CPU) and a camera process, each in its
 own process, on a DDS domain of their own. The camera publishes raw rgb8 frames stamped at
 publish time; the camera process also listens to the commands, so "latency" is publish to
-command received (the node's receive, read, preprocessing, model, limits and publish, plus
-both DDS hops). Frames published in the first second (discovery) are not counted.
+command received (the camera's serialisation and send, the node's receive, read,
+preprocessing, model, limits and publish, plus both DDS hops). Frames published in the first
+second (discovery) are not counted.
 
 Cases, in one run:
 
-- ``before``: CYCLONEDDS_URI as found (Cyclone's defaults: 14.7 kB datagrams, 1 MiB receive
-  buffer requested) and the node's old typed subscription (rclpy builds an Image message,
-  the pipeline reads its ``array.array`` data);
-- ``profile``: the shipped profile (config/cyclonedds_large_images.xml), typed subscription;
-- ``after``: the shipped profile and the raw subscription (CDR bytes, pixels viewed in place).
+- ``before``: the middleware's defaults (the DDS profile variables as found) and the node's
+  old typed subscription (rclpy builds an Image message, the pipeline reads its
+  ``array.array`` data), glibc's malloc as it comes;
+- ``profile``: the shipped DDS profile for the selected middleware, applied by the launch
+  file's own code (``dds_settings`` in launch/driver.launch.py: Cyclone DDS
+  config/cyclonedds_large_images.xml through ``CYCLONEDDS_URI``, Fast DDS
+  config/fastdds_large_images.xml through ``FASTRTPS_DEFAULT_PROFILES_FILE``, both processes),
+  typed subscription;
+- ``raw``: the profile and the raw subscription (CDR bytes, pixels viewed in place);
+- ``after``: as ``raw``, with the node's malloc settings (``ncp_driver_ros.allocator``, what
+  the node's ``main`` applies): the node as shipped;
 - ``small``: as ``after`` with a 64 x 48 frame: what this machine's scheduling and DDS cost
   without the size, the floor the full-size figures are to be read against;
 - ``dds only``: as ``after``, but the node replaced by a raw reader that sends each frame's
   stamp straight back (no pipeline): the transport's share of the latency.
 
-each with a BEST_EFFORT camera writer (sensor-data QoS, as camera drivers publish) and a
-RELIABLE one. The node's camera reader is best effort with depth 1: at 30 Hz and a few ms per
-frame nothing is ever replaced in that queue, so every lost frame is lost beyond the depth-1
-semantics. Targets (after, best effort): no frame lost, median <= 5 ms, p99 <= 10 ms.
+each of the first four with a BEST_EFFORT camera writer (sensor-data QoS, as camera drivers
+publish) and a RELIABLE one. The node's camera reader is best effort with depth 1: at 30 Hz and
+a few ms per frame nothing is ever replaced in that queue, so every lost frame is lost beyond
+the depth-1 semantics. ``faults/frame``: the node process's minor page faults per command while
+the camera ran. Targets (after, best effort): no frame lost, median <= 5 ms, p99 <= 10 ms.
 
 The kernel caps socket buffers at ``net.core.rmem_max`` / ``wmem_max`` (printed); raise them
-with ``sysctl -w net.core.rmem_max=16777216 net.core.wmem_max=16777216`` where allowed.
+with ``sysctl -w net.core.rmem_max=16777216 net.core.wmem_max=16777216`` where allowed (Cyclone
+DDS). Fast DDS's profile needs ``ROS_AUTOMATIC_DISCOVERY_RANGE`` other than LOCALHOST (with
+LOCALHOST rmw_fastrtps adds its own transports beside the profile's): a LOCALHOST found in the
+environment is replaced by SUBNET for every Fast DDS case (printed).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import random
@@ -51,17 +64,44 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 ROS_PACKAGE = REPO / "ros2_ws" / "src" / "ncp_driver_ros"
 MODEL = REPO / "models" / "ncp_synthetic.onnx"  # the default model (CPU, onnxruntime)
-PROFILE = ROS_PACKAGE / "config" / "cyclonedds_large_images.xml"
-CASES = (("before", False, False), ("profile", True, False), ("after", True, True))
+LAUNCH_FILE = REPO / "launch" / "driver.launch.py"
+# (name, DDS profile, raw subscription, the node's malloc settings)
+CASES = (
+    ("before", False, False, False),
+    ("profile", True, False, False),
+    ("raw", True, True, False),
+    ("after", True, True, True),
+)
+FASTDDS_RMWS = ("rmw_fastrtps_cpp", "rmw_fastrtps_dynamic_cpp")
 WARMUP_S = 1.0
+
+
+def _launch_module() -> Any:
+    """launch/driver.launch.py's plain-Python helpers (its launch imports are inside functions)."""
+    spec = importlib.util.spec_from_file_location("ncp_driver_launch_driver", LAUNCH_FILE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def profile_environment(env: dict[str, str]) -> dict[str, str]:
+    """The variables the launch file sets for ``dds_profile:=large_images`` in ``env``."""
+    settings = _launch_module().dds_settings(env, "large_images", LAUNCH_FILE)
+    return dict(settings.variables)
 
 
 # --- the driver (child process) ------------------------------------------------------------
 
 
-def serve_driver(raw: bool) -> int:
-    """The node; with ``raw`` False, with the typed camera subscription it had before."""
+def serve_driver(raw: bool, tuned: bool) -> int:
+    """The node; with ``raw`` False, with the typed camera subscription it had before; with
+    ``tuned``, after the malloc settings its ``main`` applies."""
     sys.path.insert(0, str(ROS_PACKAGE))
+    if tuned:
+        from ncp_driver_ros.allocator import keep_freed_memory
+
+        print(keep_freed_memory(), file=sys.stderr)
     import rclpy
     from ncp_driver_ros import driver_node
     from rclpy.executors import ExternalShutdownException
@@ -95,7 +135,12 @@ def serve_driver(raw: bool) -> int:
 
 def serve_echo() -> int:
     """DDS alone: a raw camera reader that sends each frame's stamp straight back as a command
-    (no pipeline): the transport's share of the node's latency."""
+    (no pipeline): the transport's share of the node's latency (with the node's malloc
+    settings)."""
+    sys.path.insert(0, str(ROS_PACKAGE))
+    from ncp_driver_ros.allocator import keep_freed_memory
+
+    keep_freed_memory()
     import rclpy
     from ackermann_msgs.msg import AckermannDriveStamped
     from rclpy.executors import ExternalShutdownException
@@ -175,6 +220,7 @@ def serve_camera(seconds: float, rate: float, height: int, width: int, reliable:
     deadline = time.monotonic() + 60.0
     while camera.get_subscription_count() == 0 and time.monotonic() < deadline:
         time.sleep(0.05)
+    print("publishing", flush=True)  # (the orchestrator reads the node's page faults now)
     ramp = np.linspace(40, 200, width, dtype=np.float32)[None, :, None]
     pixels = np.broadcast_to(ramp, (height, width, 3)).astype(np.uint8)
     frame = bytearray(
@@ -273,36 +319,67 @@ def _quantile(values: list[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (index - low)
 
 
+def _minor_faults(pid: int) -> int:
+    """A process's minor page faults so far (/proc/PID/stat, field 10)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return -1
+    return int(fields[7])
+
+
+def case_environment(profile: bool, base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of one case's processes: a domain of its own, the profile if asked."""
+    env = dict(os.environ if base is None else base)
+    env["ROS_DOMAIN_ID"] = str(random.randint(201, 230))
+    env["PYTHONPATH"] = f"{ROS_PACKAGE}{os.pathsep}{env.get('PYTHONPATH', '')}"
+    fastdds = env.get("RMW_IMPLEMENTATION", "") in FASTDDS_RMWS
+    if fastdds and env.get("ROS_AUTOMATIC_DISCOVERY_RANGE", "").upper() == "LOCALHOST":
+        env["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "SUBNET"
+    if profile:
+        env.update(profile_environment(env))
+    return env
+
+
 def run_case(
     name: str,
     profile: bool,
     raw: bool,
+    tuned: bool,
     reliable: bool,
     args: argparse.Namespace,
     size: tuple[int, int] | None = None,
     serve: str = "",
 ) -> dict[str, Any]:
-    env = dict(os.environ)
-    env["ROS_DOMAIN_ID"] = str(random.randint(201, 230))
-    env["PYTHONPATH"] = f"{ROS_PACKAGE}{os.pathsep}{env.get('PYTHONPATH', '')}"
-    if profile:
-        uri = env.get("CYCLONEDDS_URI", "")
-        env["CYCLONEDDS_URI"] = f"{uri},{PROFILE.as_uri()}" if uri else PROFILE.as_uri()
+    env = case_environment(profile)
     me = [sys.executable, str(Path(__file__).resolve())]
+    serve_args = ["--serve-echo"] if serve == "echo" else [
+        "--serve-driver", "raw" if raw else "typed", *(["--tuned"] if tuned else []),
+    ]  # fmt: skip
     driver = subprocess.Popen(
-        [*me, "--serve-echo"] if serve == "echo" else [*me, "--serve-driver", "raw" if raw else "typed"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [*me, *serve_args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    height, width = size or (args.height, args.width)
+    faults_at_start = -1
     try:
-        camera = subprocess.run(
+        camera = subprocess.Popen(
             [
                 *me, "--serve-camera", "--seconds", str(args.seconds), "--rate", str(args.rate),
-                "--height", str((size or (args.height, args.width))[0]),
-                "--width", str((size or (args.height, args.width))[1]),
+                "--height", str(height), "--width", str(width),
             ]
             + (["--reliable"] if reliable else []),
-            env=env, capture_output=True, text=True, timeout=args.seconds + 120,
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
+        assert camera.stdout is not None
+        first = camera.stdout.readline()
+        if first.strip() == "publishing":
+            faults_at_start = _minor_faults(driver.pid)
+        try:
+            rest, errors = camera.communicate(timeout=args.seconds + 120)
+        except subprocess.TimeoutExpired:
+            camera.kill()
+            rest, errors = camera.communicate()
+        faults = _minor_faults(driver.pid) - faults_at_start if faults_at_start >= 0 else None
     finally:
         driver.send_signal(signal.SIGINT)
         try:
@@ -310,9 +387,9 @@ def run_case(
         except subprocess.TimeoutExpired:
             driver.kill()
             driver.communicate()
-    lines = [line for line in camera.stdout.splitlines() if line.startswith("{")]
+    lines = [line for line in (first + rest).splitlines() if line.startswith("{")]
     if not lines:  # (the figures count even if the process then failed to tear down)
-        raise RuntimeError(f"camera process failed ({camera.returncode}): {camera.stderr[-2000:]}")
+        raise RuntimeError(f"camera process failed ({camera.returncode}): {errors[-2000:]}")
     result = json.loads(lines[-1])
     latencies = result.pop("latencies_ms")
     result.update(
@@ -322,8 +399,26 @@ def run_case(
         lost_share=1.0 - result["commands"] / result["sent"] if result["sent"] else float("nan"),
         median_ms=statistics.median(latencies) if latencies else float("nan"),
         p99_ms=_quantile(latencies, 0.99),
+        node_faults_per_frame=(
+            faults / result["commands"] if faults is not None and result["commands"] else None
+        ),
     )
     return result
+
+
+def _row(r: dict[str, Any], note: str = "") -> str:
+    node = (
+        f"{r['node_processing_median_ms']}/{r['node_processing_p99_ms']}"
+        if r.get("node_processing_median_ms") is not None
+        else "-"
+    )
+    faults = r.get("node_faults_per_frame")
+    faults_text = f"{faults:.0f}" if faults is not None else "?"
+    return (
+        f"{r['case']:8} {r['writer']:12} {r['sent']:5d} {r['commands']:5d} "
+        f"{r['lost']:5d} {100 * r['lost_share']:5.1f}% {r['median_ms']:9.2f} "
+        f"{r['p99_ms']:7.2f} {node:>21} {faults_text:>12}" + (f"   {note}" if note else "")
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -334,12 +429,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--width", type=int, default=1920)
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--serve-driver", choices=("raw", "typed"), help=argparse.SUPPRESS)
+    parser.add_argument("--tuned", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--serve-camera", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--serve-echo", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--reliable", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_driver:
-        return serve_driver(args.serve_driver == "raw")
+        return serve_driver(args.serve_driver == "raw", args.tuned)
     if args.serve_echo:
         return serve_echo()
     if args.serve_camera:
@@ -355,6 +451,15 @@ def main(argv: list[str] | None = None) -> int:
         f"rmem_max {_sysctl('rmem_max')} B, wmem_max {_sysctl('wmem_max')} B; "
         f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs"
     )
+    found = os.environ.get("ROS_AUTOMATIC_DISCOVERY_RANGE", "(unset)")
+    used = case_environment(False).get("ROS_AUTOMATIC_DISCOVERY_RANGE", "(unset)")
+    profile_vars = profile_environment(case_environment(False))
+    print(
+        "profile: "
+        + (", ".join(f"{k}={v}" for k, v in profile_vars.items()) or "(none for this RMW)")
+        + f"; ROS_AUTOMATIC_DISCOVERY_RANGE {found}"
+        + (f" -> {used}" if used != found else "")
+    )
     typed_ms, raw_ms = conversion_cost(args.height, args.width)
     print(
         f"message to pixels in the node, one frame: typed (rclpy Image) {typed_ms:.2f} ms, raw "
@@ -362,36 +467,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"{'case':8} {'writer':12} {'sent':>5} {'cmds':>5} {'lost':>5} {'lost%':>6} "
-        f"{'median ms':>9} {'p99 ms':>7} {'node proc med/p99 ms':>21}"
+        f"{'median ms':>9} {'p99 ms':>7} {'node proc med/p99 ms':>21} {'faults/frame':>12}"
     )
     results = []
     for reliable in (False, True):
-        for name, profile, raw in CASES:
-            r = run_case(name, profile, raw, reliable, args)
+        for name, profile, raw, tuned in CASES:
+            r = run_case(name, profile, raw, tuned, reliable, args)
             results.append(r)
-            node = f"{r['node_processing_median_ms']}/{r['node_processing_p99_ms']}"
-            print(
-                f"{r['case']:8} {r['writer']:12} {r['sent']:5d} {r['commands']:5d} "
-                f"{r['lost']:5d} {100 * r['lost_share']:5.1f}% {r['median_ms']:9.2f} "
-                f"{r['p99_ms']:7.2f} {node:>21}",
-                flush=True,
-            )
+            print(_row(r), flush=True)
     # The machine's own floor: the same path with a 64 x 48 frame (30 kB less than one datagram).
-    small = run_case("small", True, True, False, args, size=(48, 64))
-    node = f"{small['node_processing_median_ms']}/{small['node_processing_p99_ms']}"
-    print(
-        f"{'small':8} {'best_effort':12} {small['sent']:5d} {small['commands']:5d} "
-        f"{small['lost']:5d} {100 * small['lost_share']:5.1f}% {small['median_ms']:9.2f} "
-        f"{small['p99_ms']:7.2f} {node:>21}   (64 x 48 rgb8, the after settings: the floor)"
-    )
+    small = run_case("small", True, True, True, False, args, size=(48, 64))
+    print(_row(small, "(64 x 48 rgb8, the after settings: the floor)"), flush=True)
     results.append(small)
-    echo = run_case("dds only", True, True, False, args, serve="echo")
-    print(
-        f"{'dds only':8} {'best_effort':12} {echo['sent']:5d} {echo['commands']:5d} "
-        f"{echo['lost']:5d} {100 * echo['lost_share']:5.1f}% {echo['median_ms']:9.2f} "
-        f"{echo['p99_ms']:7.2f} {'-':>21}   (full size, the after settings, no pipeline: "
-        "the transport)"
-    )
+    echo = run_case("dds only", True, True, True, False, args, serve="echo")
+    print(_row(echo, "(full size, the after settings, no pipeline: the transport)"), flush=True)
     results.append(echo)
     by = {(r["case"], r["writer"]): r for r in results}
     before, after = by[("before", "best_effort")], by[("after", "best_effort")]

@@ -14,9 +14,20 @@ folder and the package's setup.py installs it from there.
 Arguments: ``model``, ``params_file`` (default: the package's config/driver.yaml),
 ``camera_topic``, ``camera_transport``, ``namespace``, ``use_sim_time``, ``log_level``,
 ``dds_profile``. An empty ``model``/``camera_topic``/``camera_transport`` leaves the parameter
-file's value. ``dds_profile`` (default ``large_images``: the package's
-config/cyclonedds_large_images.xml; ``none``: leave the environment; or a path) is added to
-``CYCLONEDDS_URI``, after what it already names (Cyclone DDS merges the list).
+file's value. ``dds_profile`` (default ``large_images``; ``none``: leave the environment; or a
+path to an XML file) is applied to the middleware that ``RMW_IMPLEMENTATION`` selects (unset:
+the distribution's default, Fast DDS, and Cyclone DDS too, each reads only its own variable):
+
+- Cyclone DDS (``rmw_cyclonedds_cpp``): config/cyclonedds_large_images.xml is added to
+  ``CYCLONEDDS_URI``, after what it already names (Cyclone DDS merges the list);
+- Fast DDS (``rmw_fastrtps_cpp``, ``rmw_fastrtps_dynamic_cpp``):
+  ``FASTRTPS_DEFAULT_PROFILES_FILE`` is set to config/fastdds_large_images.xml. Fast DDS reads
+  one file: one the environment already names is kept for ``large_images`` (with a note) and
+  replaced by an explicit path.
+
+A path is applied by its root element (``CycloneDDS``: Cyclone DDS; ``dds`` or ``profiles``:
+Fast DDS). Another middleware gets nothing for ``large_images`` (a note says so) and an error
+for a path. What was set is logged.
 
 The launch shuts down when the driver exits; if the driver exited with a non-zero code (it
 could not start: a bad parameter or model, its FATAL line says which), the launch raises, so
@@ -29,15 +40,32 @@ launch modules are imported inside it.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 PACKAGE = "ncp_driver_ros"
 EXECUTABLE = "driver"
 NODE_NAME = "ncp_driver"
 PARAMS_FILE = "driver.yaml"
-DDS_PROFILES = {"large_images": "cyclonedds_large_images.xml"}
+CYCLONEDDS = "cyclonedds"
+FASTDDS = "fastdds"
+DDS_PROFILES = {
+    "large_images": {
+        CYCLONEDDS: "cyclonedds_large_images.xml",
+        FASTDDS: "fastdds_large_images.xml",
+    }
+}
+# RMW_IMPLEMENTATION -> the DDS whose profile it reads.
+MIDDLEWARES = {
+    "rmw_cyclonedds_cpp": CYCLONEDDS,
+    "rmw_fastrtps_cpp": FASTDDS,
+    "rmw_fastrtps_dynamic_cpp": FASTDDS,
+}
+# The variable each DDS reads its profile from (Fast DDS 2.x, as in Humble and Jazzy).
+PROFILE_VARIABLES = {CYCLONEDDS: "CYCLONEDDS_URI", FASTDDS: "FASTRTPS_DEFAULT_PROFILES_FILE"}
+# A profile file's root element -> its DDS.
+PROFILE_ROOTS = {"CycloneDDS": CYCLONEDDS, "dds": FASTDDS, "profiles": FASTDDS}
 
 ARGUMENTS: dict[str, tuple[str, str]] = {
     "model": ("", "Exported ONNX model (sets model_path; '' = the parameter file's)."),
@@ -49,8 +77,9 @@ ARGUMENTS: dict[str, tuple[str, str]] = {
     "log_level": ("info", "Log level of the node: debug, info, warn, error, fatal."),
     "dds_profile": (
         "large_images",
-        "Cyclone DDS profile added to CYCLONEDDS_URI: large_images (the package's), none, or a "
-        "path to an XML file.",
+        "DDS profile for the middleware RMW_IMPLEMENTATION selects (Cyclone DDS: added to "
+        "CYCLONEDDS_URI; Fast DDS: FASTRTPS_DEFAULT_PROFILES_FILE): large_images (the "
+        "package's), none, or a path to an XML file.",
     ),
 }
 
@@ -105,29 +134,109 @@ def default_params_file(
     return config_file(PARAMS_FILE, launch_file, installed_share)
 
 
-def cyclonedds_uri(
-    current: str | None,
-    profile: str,
-    launch_file: str | os.PathLike[str] = __file__,
-    installed_share: Callable[[], Path] = _installed_share,
-) -> str | None:
-    """``CYCLONEDDS_URI`` with ``profile`` appended; None to leave the environment as it is."""
-    profile = profile.strip()
-    if not profile or profile.lower() == "none":
-        return None
-    if profile in DDS_PROFILES:
-        path = config_file(DDS_PROFILES[profile], launch_file, installed_share)
-    else:
-        path = Path(os.path.abspath(os.path.expanduser(profile)))
-        if not path.is_file():
-            raise FileNotFoundError(
-                f"dds_profile {profile!r} is neither one of {sorted(DDS_PROFILES)} nor a file"
-            )
+class DdsSettings(NamedTuple):
+    """What applying a ``dds_profile`` sets (variable -> value) and what it says about it."""
+
+    variables: dict[str, str]
+    notes: list[str]
+
+
+def profile_middleware(path: Path) -> str:
+    """The DDS a profile file is for, from its root element (raises ValueError if neither)."""
+    import xml.etree.ElementTree as ET
+
+    try:
+        root = ET.parse(path).getroot().tag
+    except ET.ParseError as exc:
+        raise ValueError(f"dds_profile {str(path)!r} is not an XML file: {exc}") from exc
+    local = root.rsplit("}", 1)[-1]
+    if local not in PROFILE_ROOTS:
+        raise ValueError(
+            f"dds_profile {str(path)!r} is neither a Cyclone DDS (<CycloneDDS>) nor a Fast DDS "
+            f"(<dds> or <profiles>) profile: its root element is <{local}>"
+        )
+    return PROFILE_ROOTS[local]
+
+
+def cyclonedds_uri(current: str | None, path: Path) -> str:
+    """``CYCLONEDDS_URI`` with ``path`` appended (once), after what it already names."""
     uri = path.as_uri()
     current = (current or "").strip()
     if uri in current.split(","):
         return current
     return f"{current},{uri}" if current else uri
+
+
+def dds_settings(
+    environ: Mapping[str, str],
+    profile: str,
+    launch_file: str | os.PathLike[str] = __file__,
+    installed_share: Callable[[], Path] = _installed_share,
+) -> DdsSettings:
+    """The environment variables that apply ``profile`` to the middleware ``environ`` selects.
+
+    ``profile``: ``none`` or empty (nothing), a name of :data:`DDS_PROFILES`, or a path to an
+    XML file. ``RMW_IMPLEMENTATION`` unset: Fast DDS (the default of Humble and Jazzy) and
+    Cyclone DDS both get theirs. Raises FileNotFoundError or ValueError for a path that is not
+    a profile of the selected middleware.
+    """
+    profile = profile.strip()
+    if not profile or profile.lower() == "none":
+        return DdsSettings({}, [])
+    rmw = environ.get("RMW_IMPLEMENTATION", "").strip()
+    if rmw:
+        middlewares = [MIDDLEWARES[rmw]] if rmw in MIDDLEWARES else []
+    else:
+        middlewares = [FASTDDS, CYCLONEDDS]
+    selected = rmw or "RMW_IMPLEMENTATION unset"
+    if profile in DDS_PROFILES:
+        named = True
+        files = {
+            m: config_file(DDS_PROFILES[profile][m], launch_file, installed_share)
+            for m in middlewares
+        }
+        if not middlewares:
+            note = f"dds_profile {profile}: none for {rmw} (only for {sorted(MIDDLEWARES)}); nothing set"
+            return DdsSettings({}, [note])
+    else:
+        named = False
+        path = Path(os.path.abspath(os.path.expanduser(profile)))
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"dds_profile {profile!r} is neither one of {sorted(DDS_PROFILES)} nor a file"
+            )
+        kind = profile_middleware(path)
+        if kind not in middlewares:
+            raise ValueError(
+                f"dds_profile {profile!r} is a {kind} profile but the middleware is {selected}: "
+                f"pass a profile for it, or dds_profile:=none"
+            )
+        files = {kind: path}
+    variables: dict[str, str] = {}
+    notes: list[str] = []
+    for middleware, path in files.items():
+        variable = PROFILE_VARIABLES[middleware]
+        current = environ.get(variable, "").strip()
+        if middleware == CYCLONEDDS:
+            value = cyclonedds_uri(current, path)
+        elif named and current and Path(os.path.abspath(current)) != path:
+            notes.append(
+                f"dds_profile {profile}: {variable} already names {current} (Fast DDS reads one "
+                f"file): kept; the settings of {path} are not applied"
+            )
+            continue
+        else:
+            value = str(path)
+        if value != current:
+            variables[variable] = value
+    localhost = environ.get("ROS_AUTOMATIC_DISCOVERY_RANGE", "").strip().upper() == "LOCALHOST"
+    if localhost and FASTDDS in files:
+        notes.append(
+            "ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST: rmw_fastrtps then replaces the Fast DDS "
+            "profile's transports by its own defaults (full-size frames are lost); leave it unset "
+            "or SYSTEM_DEFAULT (docs/ros2.md, Large images)"
+        )
+    return DdsSettings(variables, notes)
 
 
 def driver_exit_error(returncode: int | None) -> DriverExitError | None:
@@ -164,7 +273,7 @@ def node_parameters(
 
 
 def _launch_setup(context: Any, *args: Any, **kwargs: Any) -> list[Any]:
-    from launch.actions import EmitEvent, RegisterEventHandler, SetEnvironmentVariable
+    from launch.actions import EmitEvent, LogInfo, RegisterEventHandler, SetEnvironmentVariable
     from launch.event_handlers import OnProcessExit
     from launch.events import Shutdown
     from launch.substitutions import LaunchConfiguration
@@ -180,9 +289,11 @@ def _launch_setup(context: Any, *args: Any, **kwargs: Any) -> list[Any]:
         return [EmitEvent(event=Shutdown(reason=f"the {NODE_NAME} node exited"))]
 
     actions: list[Any] = []
-    uri = cyclonedds_uri(os.environ.get("CYCLONEDDS_URI"), value("dds_profile"))
-    if uri is not None:
-        actions.append(SetEnvironmentVariable("CYCLONEDDS_URI", uri))
+    dds = dds_settings(os.environ, value("dds_profile"))
+    for name, setting in dds.variables.items():
+        actions.append(SetEnvironmentVariable(name, setting))
+        actions.append(LogInfo(msg=f"dds_profile: {name}={setting}"))
+    actions += [LogInfo(msg=note) for note in dds.notes]
     params_file = value("params_file") or str(default_params_file())
     driver = Node(
         package=PACKAGE,

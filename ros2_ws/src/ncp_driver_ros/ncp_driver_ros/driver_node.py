@@ -56,6 +56,7 @@ from ncp_driver.runtime import AutoModeWatch, FrameStatus, SteeringModel, Steeri
 from ncp_driver.runtime.commands import command_message, float32_message, neurons_message
 from ncp_driver.runtime.speed import LatestSpeed, message_speed
 from ncp_driver.runtime.steering import steering_wheel_angle
+from ncp_driver_ros.allocator import keep_freed_memory
 from ncp_driver_ros.entry import interrupted
 from ncp_driver_ros.errors import StartupError
 from ncp_driver_ros.messages import DiagnosticTypes, diagnostics_message, ros_message_types
@@ -362,10 +363,15 @@ def main(args: list[str] | None = None) -> int:
     loads, in ``spin`` (KeyboardInterrupt, or rclpy's RCLError "the given context is not valid"
     when rclpy's signal handler shut the context down under the wait set or the node being
     made), or while the node is taken down. (Before this: ``ncp_driver_ros.entry``.)
+
+    glibc's malloc is first told to keep freed frame-sized buffers
+    (:func:`ncp_driver_ros.allocator.keep_freed_memory`): without it every full-size raw frame
+    faults its buffers' pages in anew.
     """
+    memory = keep_freed_memory()
     rclpy.init(args=args)
     try:
-        return _run()
+        return _run(memory)
     except KeyboardInterrupt:
         return 0
     finally:
@@ -373,7 +379,7 @@ def main(args: list[str] | None = None) -> int:
             rclpy.try_shutdown()
 
 
-def _run() -> int:
+def _run(memory: str) -> int:
     try:
         node = DriverNode()
     except StartupError as exc:
@@ -387,6 +393,7 @@ def _run() -> int:
         if rclpy.ok():
             raise
         return 0
+    node.get_logger().info(memory)
     try:
         rclpy.spin(node)
     except ExternalShutdownException:
