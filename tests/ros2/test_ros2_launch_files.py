@@ -88,32 +88,157 @@ def test_no_params_file_found_says_what_to_do(driver_launch, tmp_path):
     assert found == share / "config" / "driver.yaml"
 
 
-def test_the_dds_profile_is_added_to_cyclonedds_uri(driver_launch, tmp_path):
-    launch_file = LAUNCH / "driver.launch.py"
-    profile = ROS_PACKAGE / "config" / "cyclonedds_large_images.xml"
-    assert driver_launch.cyclonedds_uri(None, "large_images", launch_file) == profile.as_uri()
+CYCLONE_PROFILE = ROS_PACKAGE / "config" / "cyclonedds_large_images.xml"
+FASTDDS_PROFILE = ROS_PACKAGE / "config" / "fastdds_large_images.xml"
+
+
+def settings(driver_launch, profile="large_images", **environ):
+    return driver_launch.dds_settings(environ, profile, LAUNCH / "driver.launch.py")
+
+
+def test_cyclone_dds_gets_its_profile_added_to_cyclonedds_uri(driver_launch, tmp_path):
+    cyclone = {"RMW_IMPLEMENTATION": "rmw_cyclonedds_cpp"}
+    done = settings(driver_launch, **cyclone)
+    assert done.variables == {"CYCLONEDDS_URI": CYCLONE_PROFILE.as_uri()}
     loopback = "file:///etc/lo.xml"
-    merged = driver_launch.cyclonedds_uri(loopback, "large_images", launch_file)
-    assert merged == f"{loopback},{profile.as_uri()}", "the settings already there are kept"
-    assert driver_launch.cyclonedds_uri(merged, "large_images", launch_file) == merged
-    assert driver_launch.cyclonedds_uri(loopback, "none", launch_file) is None
-    assert driver_launch.cyclonedds_uri(loopback, "", launch_file) is None
+    merged = settings(driver_launch, **cyclone, CYCLONEDDS_URI=loopback).variables
+    assert merged == {"CYCLONEDDS_URI": f"{loopback},{CYCLONE_PROFILE.as_uri()}"}, "kept"
+    again = settings(driver_launch, **cyclone, CYCLONEDDS_URI=merged["CYCLONEDDS_URI"])
+    assert again.variables == {}, "already there: nothing to set"
+    assert "FASTRTPS_DEFAULT_PROFILES_FILE" not in done.variables
+    mine = tmp_path / "mine.xml"
+    mine.write_text('<CycloneDDS xmlns="https://cdds.io/config"/>')
+    assert settings(driver_launch, str(mine), **cyclone).variables == {
+        "CYCLONEDDS_URI": mine.as_uri()
+    }
+
+
+@pytest.mark.parametrize("rmw", ["rmw_fastrtps_cpp", "rmw_fastrtps_dynamic_cpp"])
+def test_fast_dds_gets_its_profile_file(driver_launch, tmp_path, rmw):
+    done = settings(driver_launch, RMW_IMPLEMENTATION=rmw, CYCLONEDDS_URI="file:///etc/lo.xml")
+    assert done.variables == {"FASTRTPS_DEFAULT_PROFILES_FILE": str(FASTDDS_PROFILE)}
+    assert done.notes == []
+    same = settings(
+        driver_launch, RMW_IMPLEMENTATION=rmw, FASTRTPS_DEFAULT_PROFILES_FILE=str(FASTDDS_PROFILE)
+    )
+    assert same.variables == {} and same.notes == []
+    # Fast DDS reads one file: the user's own is kept for the named profile, with a note...
+    theirs = settings(
+        driver_launch, RMW_IMPLEMENTATION=rmw, FASTRTPS_DEFAULT_PROFILES_FILE="/etc/mine.xml"
+    )
+    assert theirs.variables == {} and "/etc/mine.xml" in theirs.notes[0]
+    # ... and replaced by a path given explicitly.
+    mine = tmp_path / "mine.xml"
+    mine.write_text('<dds xmlns="http://www.eprosima.com/XMLSchemas/fastRTPS_Profiles"/>')
+    chosen = driver_launch.dds_settings(
+        {"RMW_IMPLEMENTATION": rmw, "FASTRTPS_DEFAULT_PROFILES_FILE": "/etc/x.xml"},
+        str(mine),
+        LAUNCH / "driver.launch.py",
+    )
+    assert chosen.variables == {"FASTRTPS_DEFAULT_PROFILES_FILE": str(mine)}
+
+
+def test_fast_dds_with_a_localhost_discovery_range_gets_a_note(driver_launch):
+    done = settings(
+        driver_launch,
+        RMW_IMPLEMENTATION="rmw_fastrtps_cpp",
+        ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
+    )
+    assert done.variables == {"FASTRTPS_DEFAULT_PROFILES_FILE": str(FASTDDS_PROFILE)}
+    assert any("LOCALHOST" in note for note in done.notes)
+    cyclone = settings(
+        driver_launch,
+        RMW_IMPLEMENTATION="rmw_cyclonedds_cpp",
+        ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
+    )
+    assert cyclone.notes == []
+
+
+def test_without_rmw_implementation_both_default_candidates_get_theirs(driver_launch):
+    """Humble's and Jazzy's default is Fast DDS; Cyclone DDS reads only its own variable."""
+    done = settings(driver_launch)
+    assert done.variables == {
+        "FASTRTPS_DEFAULT_PROFILES_FILE": str(FASTDDS_PROFILE),
+        "CYCLONEDDS_URI": CYCLONE_PROFILE.as_uri(),
+    }
+
+
+def test_another_middleware_gets_no_profile_but_a_note(driver_launch, tmp_path):
+    done = settings(driver_launch, RMW_IMPLEMENTATION="rmw_connextdds")
+    assert done.variables == {} and "rmw_connextdds" in done.notes[0]
     mine = tmp_path / "mine.xml"
     mine.write_text("<CycloneDDS/>")
-    assert driver_launch.cyclonedds_uri("", str(mine), launch_file) == mine.as_uri()
+    with pytest.raises(ValueError, match="rmw_connextdds"):
+        settings(driver_launch, str(mine), RMW_IMPLEMENTATION="rmw_connextdds")
+
+
+def test_none_or_empty_leaves_the_environment(driver_launch):
+    for profile in ("none", "None", "", "  "):
+        assert settings(driver_launch, profile, RMW_IMPLEMENTATION="rmw_fastrtps_cpp") == (
+            {},
+            [],
+        )
+
+
+def test_a_profile_path_must_exist_and_suit_the_middleware(driver_launch, tmp_path):
     with pytest.raises(FileNotFoundError, match="large_images"):
-        driver_launch.cyclonedds_uri("", str(tmp_path / "missing.xml"), launch_file)
+        settings(driver_launch, str(tmp_path / "missing.xml"))
+    cyclone_file = tmp_path / "cyclone.xml"
+    cyclone_file.write_text('<CycloneDDS xmlns="https://cdds.io/config"/>')
+    with pytest.raises(ValueError, match="cyclonedds profile but the middleware is rmw_fastrtps"):
+        settings(driver_launch, str(cyclone_file), RMW_IMPLEMENTATION="rmw_fastrtps_cpp")
+    other = tmp_path / "other.xml"
+    other.write_text("<launch/>")
+    with pytest.raises(ValueError, match="root element is <launch>"):
+        settings(driver_launch, str(other))
+    broken = tmp_path / "broken.xml"
+    broken.write_text("<dds")
+    with pytest.raises(ValueError, match="not an XML file"):
+        settings(driver_launch, str(broken))
+
+
+def test_every_named_profile_has_a_file_for_each_middleware(driver_launch):
+    for profile, files in driver_launch.DDS_PROFILES.items():
+        assert set(files) == set(driver_launch.MIDDLEWARES.values()), profile
+        for middleware, name in files.items():
+            path = ROS_PACKAGE / "config" / name
+            assert driver_launch.profile_middleware(path) == middleware, name
 
 
 def test_the_shipped_dds_profile_is_cyclone_xml_for_large_frames():
     import xml.etree.ElementTree as ET
 
-    root = ET.parse(ROS_PACKAGE / "config" / "cyclonedds_large_images.xml").getroot()
+    root = ET.parse(CYCLONE_PROFILE).getroot()
     ns = {"c": "https://cdds.io/config"}
     assert root.tag == "{https://cdds.io/config}CycloneDDS"
     receive = root.find("c:Domain/c:Internal/c:SocketReceiveBufferSize", ns)
     assert receive is not None and receive.get("min") == "default", "never fail to start"
     assert root.find("c:Domain/c:General/c:MaxMessageSize", ns) is not None
+
+
+def test_the_fast_dds_profile_carries_frames_through_shared_memory():
+    """A default participant profile: its own SHM transport (a segment for several 7 MB
+    frames) and UDPv4 (discovery and other hosts), the builtin transports off."""
+    import xml.etree.ElementTree as ET
+
+    ns = {"f": "http://www.eprosima.com/XMLSchemas/fastRTPS_Profiles"}
+    root = ET.parse(FASTDDS_PROFILE).getroot()
+    assert root.tag == f"{{{ns['f']}}}dds"
+    descriptors = {
+        d.findtext("f:transport_id", namespaces=ns): d
+        for d in root.findall("f:profiles/f:transport_descriptors/f:transport_descriptor", ns)
+    }
+    kinds = {name: d.findtext("f:type", namespaces=ns) for name, d in descriptors.items()}
+    assert sorted(kinds.values()) == ["SHM", "UDPv4"]
+    (shm,) = [d for d in descriptors.values() if d.findtext("f:type", namespaces=ns) == "SHM"]
+    frame = 1208 * 1920 * 3
+    assert int(shm.findtext("f:segment_size", namespaces=ns)) >= 4 * frame
+    (participant,) = root.findall("f:profiles/f:participant", ns)
+    assert participant.get("is_default_profile") == "true", "rmw_fastrtps loads the default"
+    rtps = participant.find("f:rtps", ns)
+    assert rtps.findtext("f:useBuiltinTransports", namespaces=ns) == "false"
+    used = [t.text for t in rtps.findall("f:userTransports/f:transport_id", ns)]
+    assert sorted(used) == sorted(descriptors)
 
 
 def test_a_driver_that_exits_non_zero_fails_the_launch(driver_launch):

@@ -82,6 +82,29 @@ def ros2_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     env["ROS_DOMAIN_ID"] = str(random.Random(os.getpid()).randint(101, 200))
     env["ROS_LOG_DIR"] = str(base / "ros_log")
     env["NCP_REAL_ROS2"] = "1"
+    return large_image_settings(env)
+
+
+def large_image_settings(env: dict[str, str]) -> dict[str, str]:
+    """``env`` with the large-image DDS profile applied as driver.launch.py applies it, for the
+    test's own camera as much as for the driver (a Fast DDS writer's shared-memory segment is
+    its own). Fast DDS's profile needs a discovery range other than LOCALHOST
+    (docs/ros2.md): LOCALHOST becomes SUBNET there, as in benchmarks/ros2_benchmark.py."""
+    spec = importlib.util.spec_from_file_location(
+        "ncp_launch_driver", REPO / "launch" / "driver.launch.py"
+    )
+    assert spec is not None and spec.loader is not None
+    launch = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(launch)
+    env = dict(env)
+    fastdds = (
+        launch.MIDDLEWARES.get(env.get("RMW_IMPLEMENTATION", ""), launch.FASTDDS) == launch.FASTDDS
+    )
+    if fastdds and env.get("ROS_AUTOMATIC_DISCOVERY_RANGE", "").upper() == "LOCALHOST":
+        env["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "SUBNET"
+    env.update(
+        launch.dds_settings(env, "large_images", REPO / "launch" / "driver.launch.py").variables
+    )
     return env
 
 

@@ -6,13 +6,14 @@ stamp written into the CDR header each time: the peer's own cost per 7 MB frame 
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import struct
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,19 +32,32 @@ from std_srvs.srv import Trigger
 REPO = Path(__file__).resolve().parents[2]
 ROS_PACKAGE = REPO / "ros2_ws" / "src" / "ncp_driver_ros"
 MODEL = ROS_PACKAGE / "test" / "tiny_steering.onnx"
-PROFILE = ROS_PACKAGE / "config" / "cyclonedds_large_images.xml"
+LAUNCH_FILE = REPO / "launch" / "driver.launch.py"
 FULL = (1208, 1920)
 SMALL = (48, 64)
 PERIOD = 1.0 / 30.0
 
 
+def launch_module() -> Any:
+    """launch/driver.launch.py's plain-Python helpers (``dds_settings``)."""
+    spec = importlib.util.spec_from_file_location("ncp_driver_launch_driver", LAUNCH_FILE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def profile_variables(env: Mapping[str, str]) -> dict[str, str]:
+    """What ``dds_profile:=large_images`` sets in ``env`` (the launch file's own code)."""
+    return dict(launch_module().dds_settings(env, "large_images", LAUNCH_FILE).variables)
+
+
 def driver_env() -> dict[str, str]:
-    """The test's environment plus the node package on the path and the large-image profile."""
+    """The test's environment (tests/ros2/test_ros2_real.py already applied the large-image
+    profile to it, for the peer's camera too) plus the node package on the path."""
     env = dict(os.environ)
     env["PYTHONPATH"] = f"{ROS_PACKAGE}{os.pathsep}{env.get('PYTHONPATH', '')}"
-    uri = env.get("CYCLONEDDS_URI", "")
-    if PROFILE.as_uri() not in uri:
-        env["CYCLONEDDS_URI"] = f"{uri},{PROFILE.as_uri()}" if uri else PROFILE.as_uri()
+    env.update(profile_variables(env))
     env["PYTHONUNBUFFERED"] = "1"
     return env
 

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from ros2_peer import MODEL, PROFILE, REPO, Peer
+from ros2_peer import MODEL, REPO, Peer, profile_variables
 
 LAUNCH = REPO / "launch" / "driver.launch.py"
 
@@ -77,8 +77,17 @@ def test_a_running_launch_applies_the_dds_profile_and_ends_with_0_on_ctrl_c():
         while time.monotonic() < end and process.poll() is None and not up:
             up = peer.spin_until(peer.reset.service_is_ready, timeout=1.0)
         assert up, "the launched driver never offered its reset service"
-        uri = _child_environment(process.pid, "ncp_driver_ros").get("CYCLONEDDS_URI", "")
-        assert PROFILE.as_uri() in uri.split(","), f"dds_profile not applied: {uri!r}"
+        child = _child_environment(process.pid, "ncp_driver_ros")
+        profile_names = ("CYCLONEDDS_URI", "FASTRTPS_DEFAULT_PROFILES_FILE")
+        expected = profile_variables(
+            {k: v for k, v in os.environ.items() if k not in profile_names}
+        )
+        assert expected, "large_images has a profile for this middleware"
+        for name, setting in expected.items():  # the profile for RMW_IMPLEMENTATION's DDS
+            if name == "CYCLONEDDS_URI":
+                assert setting in child.get(name, "").split(","), f"not applied: {child.get(name)}"
+            else:
+                assert child.get(name) == setting, f"{name} not applied: {child.get(name)!r}"
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=60)
     finally:
