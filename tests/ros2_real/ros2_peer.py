@@ -80,6 +80,12 @@ def start_driver(
     )
 
 
+def minor_faults(pid: int) -> int:
+    """A process's minor page faults so far (/proc/PID/stat, field 10)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[7])
+
+
 def stop(process: subprocess.Popen[str], timeout: float = 15.0) -> tuple[int, str]:
     """SIGINT (Ctrl-C), then the exit code and everything it printed."""
     if process.poll() is None:
