@@ -196,7 +196,9 @@ def dds_settings(
             for m in middlewares
         }
         if not middlewares:
-            note = f"dds_profile {profile}: none for {rmw} (only for {sorted(MIDDLEWARES)}); nothing set"
+            note = (
+                f"dds_profile {profile}: none for {rmw} (only {sorted(MIDDLEWARES)}): nothing set"
+            )
             return DdsSettings({}, [note])
     else:
         named = False
@@ -229,12 +231,16 @@ def dds_settings(
             value = str(path)
         if value != current:
             variables[variable] = value
-    localhost = environ.get("ROS_AUTOMATIC_DISCOVERY_RANGE", "").strip().upper() == "LOCALHOST"
+    localhost = (
+        environ.get("ROS_AUTOMATIC_DISCOVERY_RANGE", "").strip().upper() == "LOCALHOST"
+        or environ.get("ROS_LOCALHOST_ONLY", "").strip() == "1"
+    )
     if localhost and FASTDDS in files:
         notes.append(
-            "ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST: rmw_fastrtps then replaces the Fast DDS "
-            "profile's transports by its own defaults (full-size frames are lost); leave it unset "
-            "or SYSTEM_DEFAULT (docs/ros2.md, Large images)"
+            "ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST (or ROS_LOCALHOST_ONLY=1): rmw_fastrtps then "
+            "adds its own default transports beside the Fast DDS profile's (two shared-memory "
+            "segments, full frames slower); leave the range unset (SUBNET) or SYSTEM_DEFAULT "
+            "(docs/ros2.md, Large images)"
         )
     return DdsSettings(variables, notes)
 

@@ -95,17 +95,29 @@ def test_a_refusal_or_another_libc_is_said_not_raised():
     assert "no glibc mallopt" in allocator.keep_freed_memory(object())
 
 
-def test_main_applies_them_before_rclpy_starts(ros, driver_module, tiny_model, monkeypatch):
+def test_main_applies_them_before_the_node_is_made(ros, driver_module, tiny_model, monkeypatch):
+    """Inside main's Ctrl-C guard (a Ctrl-C there exits 0 too), before the model and DDS."""
     order: list[str] = []
     monkeypatch.setattr(driver_module, "keep_freed_memory", lambda: order.append("malloc") or "m")
-    init = driver_module.rclpy.init
-    monkeypatch.setattr(
-        driver_module.rclpy, "init", lambda **kw: (order.append("init"), init(**kw))
-    )
+    node_class = driver_module.DriverNode
+
+    def made() -> object:
+        order.append("node")
+        return node_class()
+
+    monkeypatch.setattr(driver_module, "DriverNode", made)
 
     def ctrl_c() -> None:
         raise KeyboardInterrupt
 
     ros.context.on_idle = ctrl_c
     assert driver_module.main(["driver", "--ros-args", "-p", f"model_path:={tiny_model}"]) == 0
-    assert order == ["malloc", "init"]
+    assert order == ["malloc", "node"]
+
+
+def test_a_ctrl_c_while_they_are_applied_exits_0(ros, driver_module, monkeypatch):
+    def interrupted() -> str:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(driver_module, "keep_freed_memory", interrupted)
+    assert driver_module.main(["driver"]) == 0

@@ -146,6 +146,10 @@ def test_fast_dds_with_a_localhost_discovery_range_gets_a_note(driver_launch):
     )
     assert done.variables == {"FASTRTPS_DEFAULT_PROFILES_FILE": str(FASTDDS_PROFILE)}
     assert any("LOCALHOST" in note for note in done.notes)
+    old_style = settings(
+        driver_launch, RMW_IMPLEMENTATION="rmw_fastrtps_cpp", ROS_LOCALHOST_ONLY="1"
+    )
+    assert any("LOCALHOST" in note for note in old_style.notes)
     cyclone = settings(
         driver_launch,
         RMW_IMPLEMENTATION="rmw_cyclonedds_cpp",

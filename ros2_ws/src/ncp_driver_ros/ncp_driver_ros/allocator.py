@@ -15,7 +15,6 @@ Only glibc has ``mallopt``; elsewhere (musl, macOS, Windows) this does nothing.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 from typing import Any
 
 __all__ = ["MMAP_THRESHOLD", "TRIM_THRESHOLD", "keep_freed_memory"]
@@ -31,8 +30,8 @@ TRIM_THRESHOLD = 256 * 1024 * 1024
 
 
 def _libc() -> Any:
-    name = ctypes.util.find_library("c")
-    return ctypes.CDLL(name) if name else None
+    """The C library's symbols as this process sees them (no subprocess, unlike find_library)."""
+    return ctypes.CDLL(None)
 
 
 def keep_freed_memory(libc: Any = None) -> str:

@@ -364,14 +364,13 @@ def main(args: list[str] | None = None) -> int:
     when rclpy's signal handler shut the context down under the wait set or the node being
     made), or while the node is taken down. (Before this: ``ncp_driver_ros.entry``.)
 
-    glibc's malloc is first told to keep freed frame-sized buffers
+    Before the node is made, glibc's malloc is told to keep freed frame-sized buffers
     (:func:`ncp_driver_ros.allocator.keep_freed_memory`): without it every full-size raw frame
     faults its buffers' pages in anew.
     """
-    memory = keep_freed_memory()
     rclpy.init(args=args)
     try:
-        return _run(memory)
+        return _run(keep_freed_memory())
     except KeyboardInterrupt:
         return 0
     finally:
