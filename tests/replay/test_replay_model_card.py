@@ -44,7 +44,7 @@ def test_the_card_figures_reproduce(tmp_path: Path) -> None:
 
 
 def test_the_card_states_closed_loop_figures_and_their_tolerance() -> None:
-    from ncp_driver.modelcard import _closed_loop_problems
+    from ncp_driver.modelcard import closed_loop_problems
 
     doc = json.loads(CARD.read_text())
     stated = doc["closed_loop"]["figures"]
@@ -53,8 +53,8 @@ def test_the_card_states_closed_loop_figures_and_their_tolerance() -> None:
     page = CARD.with_suffix("").with_suffix(".md").read_text()
     assert "## Closed loop" in page and doc["closed_loop"]["command"] in page
     one_more = [{**row, "takeovers": row["takeovers"] + 1} for row in stated]
-    assert _closed_loop_problems(one_more, stated) == []  # a count may move by one
+    assert closed_loop_problems(one_more, stated) == []  # a count may move by one
     two_more = [{**row, "takeovers": row["takeovers"] + 2} for row in stated]
-    assert len(_closed_loop_problems(two_more, stated)) == len(stated)
+    assert len(closed_loop_problems(two_more, stated)) == len(stated)
     farther = [{**row, "autonomous_km": row["autonomous_km"] * 1.1} for row in stated]
-    assert len(_closed_loop_problems(farther, stated)) == len(stated)
+    assert len(closed_loop_problems(farther, stated)) == len(stated)

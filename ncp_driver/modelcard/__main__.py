@@ -1,0 +1,9 @@
+"""``python -m ncp_driver.modelcard``."""
+
+from __future__ import annotations
+
+import sys
+
+from ncp_driver.modelcard.cli import main
+
+sys.exit(main())
