@@ -193,14 +193,10 @@ def _internals(doc: Mapping[str, Any]) -> str:
         else f"the {f['features']} sensory features (the conv head's output, the ONNX `features`)"
     )
     shares = ", ".join(f"{s:.2f}" for s in f["nonzero_share"]) if f["features"] <= 64 else ""
-    verdict = (
-        "none is dead"
-        if f["dead"] == 0
-        else f"**{f['dead']} are dead** ({f['never_nonzero']} never non-zero)"
-    )
+    dead = "none" if f["dead"] == 0 else f"**{f['dead']} of {f['features']}**"
     text = f"""## Internals on the replay drive
-On the {f["frames"]} frames the model ran on, {what}: {verdict} (non-zero on fewer than
-{DEAD_SHARE:.0%} of frames); the non-zero values have a median size of {_num(f["nonzero_median_abs"])}
+On the {f["frames"]} frames the model ran on, {what}: {dead} dead (non-zero on fewer than
+{DEAD_SHARE:.0%} of the frames; {f["never_nonzero"]} never non-zero); the non-zero values have a median size of {_num(f["nonzero_median_abs"])}
 (largest {_num(f["nonzero_max_abs"])}).{f" Share of frames each feature is non-zero: {shares}." if shares else ""}
 """
     tau = internals.get("time_constants")
