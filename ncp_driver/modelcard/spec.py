@@ -7,10 +7,10 @@ against the checkpoint and the exported file and copies it, completed, into the 
   each drive's seed goes, and the ``seeds``. The card adds what the command implies (the
   recovery views per drive, the files, the duration), parsed by ``ncp-synth``'s own parser;
   ``verify`` regenerates the validation drives by running the very command.
-- ``training.command``: the ``ncp-train`` command, with ``{epochs}``, ``{lr:g}`` (any field of
+- ``training.command``: the ``ncp-train`` command, with ``{epochs}``, ``{lr}`` (any field of
   the checkpoint's config) filled in from the checkpoint, never hard-coded.
 - ``training.departures``: each way the run departs from the paper's recipe, ``field`` (the
-  config field, or none for the data), ``what`` and ``why``; ``write`` refuses a run whose config
+  config field, or ``"data"``), ``what`` and ``why``; ``write`` refuses a run whose config
   differs from the paper's in a field the list does not explain.
 
 An older card's data block (``command``, ``train_seeds``, ``val_seeds``, ``duration_s``) still

@@ -29,7 +29,7 @@ def tiny_spec(kind: str) -> dict[str, Any]:
     return {
         "training": {
             "command": f"ncp-train --train drives/train --val drives/val --kind {kind} "
-            "--epochs {epochs} --lr {lr:g} --batch-size 2 --max-batches 1 --readout-init "
+            "--epochs {epochs} --lr {lr} --batch-size 2 --max-batches 1 --readout-init "
             "labels --stride 16 --seed 20190120 --out runs --no-progress",
             "machine": "the test's machine",
             "data": {
