@@ -70,10 +70,19 @@ def page_path(card_path: Path) -> Path:
     return Path(card_path).with_suffix("").with_suffix(".md")
 
 
+# The card's blocks in this order (others after them), so that cards compare line by line.
+_ORDER = (
+    "model", "sha256", "size_bytes", "kind", "parameters", "network", "exporter", "warning",
+    "notes", "training", "validation", "replay", "closed_loop", "closed_loop_held_out", "latency",
+)  # fmt: skip
+
+
 def _save(card_path: Path, doc: Mapping[str, Any]) -> None:
     from ncp_driver.bags.output import atomic_file, write_json
 
-    write_json(card_path, doc, force=True)
+    ordered = {key: doc[key] for key in _ORDER if key in doc}
+    ordered.update({key: value for key, value in doc.items() if key not in ordered})
+    write_json(card_path, ordered, force=True)
     with atomic_file(page_path(card_path), force=True) as tmp:
         tmp.write_text(markdown(doc))
 
@@ -198,6 +207,11 @@ def verify(
             "`python -m ncp_driver.modelcard closed-loop CARD --spec SPEC --held-out`"
         )
     model = card_path.parent / doc["model"]
+    if not model.is_file():
+        raise CardSpecError(
+            f"{card_path} describes {model}, which is not there: rebuild it with the card's "
+            "data, training and export commands (models/README.md)"
+        )
     problems = []
     digest = hashlib.sha256(model.read_bytes()).hexdigest()
     if digest != doc["sha256"]:
@@ -357,6 +371,7 @@ def write(
         },
         "exporter": contract.exporter,
         "warning": WARNING,
+        "notes": [str(note) for note in spec.get("notes", [])],
         "training": {
             "command": command,
             "data": data,

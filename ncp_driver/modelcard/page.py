@@ -213,6 +213,13 @@ have a median tau below one frame (they follow their inputs within the frame), a
     return text + "\n"
 
 
+def _notes(doc: Mapping[str, Any]) -> str:
+    notes = doc.get("notes")
+    if not notes:
+        return ""
+    return "## Notes\n" + "\n".join(f"- {note}" for note in notes) + "\n\n"
+
+
 def _latency(doc: Mapping[str, Any]) -> str:
     lat = doc.get("latency")
     if not lat:
@@ -263,7 +270,7 @@ def markdown(doc: Mapping[str, Any]) -> str:
 | input | one camera frame, the paper's crop (see the ONNX metadata `ncp_driver.preprocessing`) |
 | output | curvature, 1/m, positive = left |
 
-{_data(doc)}
+{_notes(doc)}{_data(doc)}
 {_training(doc)}
 ## Validation error (onnxruntime, the exported file)
 MAE of inverse_r over {doc["validation"]["windows"]:.0f} validation windows of {training["seq_len"]} frames

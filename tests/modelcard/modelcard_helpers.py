@@ -53,6 +53,7 @@ def tiny_spec(kind: str) -> dict[str, Any]:
                 {"field": "data", "what": "recovery views beside each drive", "why": "to recover"},
             ],
         },
+        "notes": ["A tiny model: its figures mean nothing."],
         "replay_drive": {
             "seed": 7,
             "duration_s": 4,

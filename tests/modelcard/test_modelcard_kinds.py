@@ -77,6 +77,8 @@ def test_a_card_is_written_and_verifies(
     assert log.read_text().startswith("epoch,") and training["wall_time"]["epochs"] == 1
     assert training["wall_time"]["seconds"] > 0 and "on the test's machine" in page
     assert doc["latency"]["median_ms"] > 0 and "reported, not verified" in page
+    assert "## Notes\n- A tiny model: its figures mean nothing." in page
+    assert list(doc)[:4] == ["model", "sha256", "size_bytes", "kind"]
 
     # Which closed-loop set is verified, which only stated.
     assert "## Closed loop (`ncp-sim`, verified)" in page
@@ -141,6 +143,14 @@ def test_a_card_without_the_new_blocks_still_verifies(
     assert "held-out" not in page and "## Internals" not in page
     with pytest.raises(CardSpecError, match="no held-out closed-loop figures"):
         verify(card, held_out=True)
+
+
+def test_a_card_whose_model_is_missing_is_a_usage_error(
+    tiny_cards: dict[str, TinyRun], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    card = Path(shutil.copy(tiny_cards["cnn"].card, tmp_path / "cnn_synthetic.card.json"))
+    assert main(["verify", str(card)]) == exitcodes.USAGE
+    assert "cnn_synthetic.onnx, which is not there: rebuild it" in capsys.readouterr().err
 
 
 def test_write_refuses_a_spec_that_does_not_describe_the_run(
