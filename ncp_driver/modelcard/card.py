@@ -15,6 +15,7 @@ from typing import Any
 from ncp_driver.errors import CardError, CardSpecError
 from ncp_driver.modelcard.figures import (
     closed_loop_figures,
+    drive_identity,
     latency,
     machine,
     replay_figures,
@@ -54,7 +55,7 @@ HELD_OUT = "closed_loop_held_out"  # the larger held-out set: only with --held-o
 class CardFigures:
     """The figures a card states and ``verify`` recomputes."""
 
-    validation: dict[str, float]
+    validation: dict[str, Any]
     replay: dict[str, dict[str, float | None]]
     closed_loop: list[dict[str, Any]] | None = None
     internals: dict[str, Any] | None = None
@@ -101,6 +102,8 @@ def evaluate(
 ) -> CardFigures:
     """Recompute the card's figures for ``model`` from the seeds in ``card_doc``; ``log``
     hears each step as it starts. The held-out closed loop only with ``held_out``."""
+    from ncp_driver.runtime.model import load_contract
+
     data = card_doc["training"]["data"]
     closed = card_doc.get(VERIFIED_LOOP)
     far = card_doc.get(HELD_OUT) if held_out else None
@@ -113,7 +116,12 @@ def evaluate(
     drives = validation_drives(data, work)
     training = card_doc["training"]
     log(f"[2/{steps}] validation error with onnxruntime (the training protocol's windows)")
-    validation = validation_error(model, drives, int(training["seq_len"]), int(training["stride"]))
+    validation: dict[str, Any] = dict(
+        validation_error(model, drives, int(training["seq_len"]), int(training["stride"]))
+    )
+    listed = load_contract(model).training_data.get("val")
+    if "val" in data and isinstance(listed, list):
+        validation["regenerated_drives"] = drive_identity(drives, listed)
     drive = card_doc["replay"]["drive"]
     log(
         f"[3/{steps}] replaying the {float(drive['duration_s']):g} s evaluation drive (seed "
@@ -219,6 +227,12 @@ def verify(
     with tempfile.TemporaryDirectory(dir=work) as tmp:
         figures = evaluate(doc, model, Path(tmp), log, held_out)
     stated = doc["validation"]["mae_inverse_r"]
+    same = figures.validation.get("regenerated_drives")
+    if same:  # a fact, not a figure: another CPU's OpenCV may round a pixel differently
+        log(
+            f"validation drives: {same['identical']} of {same['drives']} regenerated bit for bit "
+            "(sha256 as in the model's metadata)"
+        )
     log(f"figures (tolerance {RTOL:.0%} relative or {ATOL:g} absolute):")
     log(_row("validation MAE (1/m)", figures.validation["mae_inverse_r"], stated))
     for mode, metrics in doc["replay"]["metrics"].items():

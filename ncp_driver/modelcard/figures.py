@@ -7,6 +7,7 @@ per km in ``ncp-sim``, and latency per frame on this CPU (reported, never verifi
 
 from __future__ import annotations
 
+import hashlib
 import os
 import platform
 import statistics
@@ -28,8 +29,11 @@ from ncp_driver.contract import (
 from ncp_driver.errors import CardError, CardSpecError
 from ncp_driver.preprocessing import to_model_input
 
+_MIB = 1024 * 1024
+
 __all__ = [
     "closed_loop_figures",
+    "drive_identity",
     "latency",
     "machine",
     "replay_figures",
@@ -50,17 +54,42 @@ def _synth_h5(seed: int, duration_s: float, path: Path) -> Path:
 def validation_drives(data: Mapping[str, Any], work: Path) -> list[Path]:
     """Regenerate the card's validation drives in ``work``: its ``ncp-synth`` command per seed
     (an older card: the seed and duration with the generator's defaults)."""
-    from ncp_driver.modelcard.spec import synth_drive
+    from ncp_driver.modelcard.spec import synth_arguments, synth_drive
 
     if "val" in data:
         val = data["val"]
-        return [
-            path
-            for seed in val["seeds"]
-            for path in synth_drive(val["command"], int(seed), work / f"val-{seed}.h5")
-        ]
+        paths = []
+        for seed in val["seeds"]:
+            name = synth_arguments(val["command"], int(seed)).out.name  # as trained with
+            paths += synth_drive(val["command"], int(seed), work / f"val-{seed}" / name)
+        return paths
     duration = float(data["duration_s"])
     return [_synth_h5(int(s), duration, work / f"val-{s}.h5") for s in data["val_seeds"]]
+
+
+def _sha256(path: Path, whole: bool) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        if whole:
+            for block in iter(lambda: handle.read(_MIB), b""):
+                digest.update(block)
+        else:  # how ncp-train identifies a file of 64 MiB or more
+            digest.update(handle.read(_MIB))
+    return digest.hexdigest()
+
+
+def drive_identity(paths: Sequence[Path], listed: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """How many regenerated drives are bit-identical to those the model was trained with (by the
+    sha256 its metadata records for the file of that name); ``unmatched``: no such name."""
+    by_name = {str(item.get("name")): item for item in listed}
+    identical = unmatched = 0
+    for path in paths:
+        item = by_name.get(path.name)
+        if item is None:
+            unmatched += 1
+        elif _sha256(path, item.get("sha256_of") == "file") == item.get("sha256"):
+            identical += 1
+    return {"drives": len(paths), "identical": identical, "unmatched": unmatched}
 
 
 def validation_error(

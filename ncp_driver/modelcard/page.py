@@ -220,6 +220,17 @@ def _notes(doc: Mapping[str, Any]) -> str:
     return "## Notes\n" + "\n".join(f"- {note}" for note in notes) + "\n\n"
 
 
+def _regenerated(doc: Mapping[str, Any]) -> str:
+    same = doc["validation"].get("regenerated_drives")
+    if not same:
+        return ""
+    return (
+        f"\nThe validation drives, regenerated from the commands above, are bit-identical to those "
+        f"trained with in {same['identical']} of {same['drives']} cases (sha256 as in the "
+        "model's metadata)."
+    )
+
+
 def _latency(doc: Mapping[str, Any]) -> str:
     lat = doc.get("latency")
     if not lat:
@@ -275,7 +286,7 @@ def markdown(doc: Mapping[str, Any]) -> str:
 ## Validation error (onnxruntime, the exported file)
 MAE of inverse_r over {doc["validation"]["windows"]:.0f} validation windows of {training["seq_len"]} frames
 ({doc["validation"]["frames"]:.0f} frames): **{doc["validation"]["mae_inverse_r"]:.5f} 1/m**
-(always steering straight ahead would score {doc["validation"]["straight_ahead_mae_inverse_r"]:.5f} 1/m).
+(always steering straight ahead would score {doc["validation"]["straight_ahead_mae_inverse_r"]:.5f} 1/m).{_regenerated(doc)}
 
 ## Replay on a synthetic drive
 The drive of `{drive.get("command", "ncp-demo")}` (seed {drive["seed"]}, {drive["duration_s"]:g} s, JPEG camera) replayed

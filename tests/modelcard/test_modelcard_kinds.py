@@ -72,6 +72,9 @@ def test_a_card_is_written_and_verifies(
     assert training["data"]["train"]["views_per_drive"] == 2
     assert training["data"]["train"]["files"] == 3
     assert "for s in 100; do ncp-synth --seed $s" in page
+    # The validation drive comes out again bit for bit from the spec's command.
+    assert doc["validation"]["regenerated_drives"] == {"drives": 1, "identical": 1, "unmatched": 0}
+    assert "bit-identical to those trained with in 1 of 1 cases" in page
     for item in training["departures"]:
         assert f"**{item['what']}**: {item['why']}" in page
     assert "**1 epoch (paper: 200)**" in page and "**learning rate 0.001 (paper: 5e-4)**" in page
