@@ -78,6 +78,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print("the card does NOT reproduce:\n  " + "\n  ".join(problems))
                 return PROBLEM  # a failed verification
             print(f"{args.card}: every figure reproduces (within {RTOL:.0%})")
+            stated = json.loads(args.card.read_text()).get(card.HELD_OUT)
+            if stated and not args.held_out:
+                print(
+                    "the held-out closed-loop figures the card states were NOT recomputed: "
+                    "add --held-out to drive those roads too"
+                )
             return None
         if args.command == "internals":
             doc = card.update_internals(args.card)

@@ -111,7 +111,7 @@ def test_a_tampered_figure_fails_verify_with_exit_1(
 
 
 def test_the_held_out_set_is_recomputed_only_when_asked(
-    tiny_cards: dict[str, TinyRun], tmp_path: Path
+    tiny_cards: dict[str, TinyRun], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     card = copy_card(tiny_cards["cnn"], tmp_path / "models")
 
@@ -120,6 +120,10 @@ def test_the_held_out_set_is_recomputed_only_when_asked(
             row["takeovers"] += 5
 
     edit(card, more_takeovers)
+    assert main(["verify", str(card)]) == exitcodes.OK
+    assert "held-out closed-loop figures the card states were NOT recomputed" in (
+        capsys.readouterr().out
+    )
     heard: list[str] = []
     assert verify(card, log=heard.append) == []  # the stated figures are not recomputed
     assert not any("held-out" in line for line in heard)
