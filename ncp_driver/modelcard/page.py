@@ -158,6 +158,15 @@ def _closed_loop(doc: Mapping[str, Any], key: str) -> str:
     )
     km = spec["roads"] * spec.get("road_m", 1000.0) / 1000.0
     last = spec["seed"] + spec["roads"] - 1
+    clean = next((r for r in closed["figures"] if r["noise_std"] == 0), None)
+    summary = ""
+    if held_out and clean is not None:
+        low, high = clean["takeovers_per_km_95"]
+        summary = (
+            f"\nAt noise 0: {_n(clean['takeovers'], 'takeover')} in {clean['autonomous_km']:.1f} km "
+            f"driven autonomously, {10 * clean['takeovers_per_km']:.2f} per 10 km (95 % interval "
+            f"{10 * low:.2f}-{10 * high:.2f}).\n"
+        )
     if held_out:
         title = "## Closed loop on the held-out roads (stated, not verified by default)"
         status = (
@@ -178,7 +187,7 @@ the car leaves its lane (docs/sim.md). Actuator: 0.1 s delay + {spec["compute_s"
 | noise std | takeovers | autonomous km | takeovers per km | 95 % interval |
 | --- | --- | --- | --- | --- |
 {rows}
-
+{summary}
 """
 
 

@@ -90,6 +90,7 @@ def test_a_card_is_written_and_verifies(
     assert "## Closed loop on the held-out roads (stated, not verified by default)" in page
     assert "**not recomputed** by `modelcard verify` unless it is asked `--held-out`" in page
     held = doc["closed_loop_held_out"]["figures"]
+    assert f"per 10 km (95 % interval {10 * held[0]['takeovers_per_km_95'][0]:.2f}-" in page
     assert [row["noise_std"] for row in held] == [0.0]
     assert all(len(row["takeovers_per_km_95"]) == 2 for row in held)
 
