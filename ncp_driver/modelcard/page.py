@@ -33,7 +33,7 @@ NETWORKS = {
     "lstm": f"{_HEAD} + LSTM, 64 units (state [h, c]: 128)",
     "gru": f"{_HEAD} + GRU, 64 units",
     "ctrnn": f"{_HEAD} + CT-RNN, 64 units, 6 unfolds, dt 0.1, tau 1",
-    "cnn": "the paper's feed-forward CNN: five 'valid' convs 24/36/48/64/64, dense 1000-100-1, no state",
+    "cnn": "the paper's feed-forward CNN: five 'valid' convs 24/36/48/64/64, dense 1000-100-1",
 }
 
 
