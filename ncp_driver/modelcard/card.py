@@ -357,6 +357,14 @@ def write(
         raise CardSpecError(
             f"{checkpoint} trained a {config.get('kind')} network, {model} is a {contract.kind}"
         )
+    exported = contract.training_data
+    epoch = saved["metrics"].get("epoch")
+    if exported.get("epoch") is not None and epoch is not None and exported["epoch"] != epoch:
+        raise CardSpecError(
+            f"{model} was exported from epoch {exported['epoch']} of run {exported.get('run')} "
+            f"({exported.get('checkpoint')}); {checkpoint} is epoch {epoch:g}: give the "
+            "checkpoint the model was exported from"
+        )
     training_spec = spec["training"]
     command = _training_command(str(training_spec["command"]), config)
     departures = _departures(training_spec, config)

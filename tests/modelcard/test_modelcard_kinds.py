@@ -186,6 +186,22 @@ def test_write_refuses_a_spec_that_does_not_describe_the_run(
     assert not card.exists()
 
 
+def test_write_refuses_a_checkpoint_the_model_was_not_exported_from(
+    tiny_runs: dict[str, TinyRun], tmp_path: Path
+) -> None:
+    torch = pytest.importorskip("torch")
+    run = tiny_runs["cnn"]
+    saved = torch.load(run.checkpoint, map_location="cpu", weights_only=False)
+    saved["metrics"]["epoch"] = 2
+    other = run.checkpoint.with_name("epoch-0002.pt")
+    torch.save(saved, other)
+    try:
+        with pytest.raises(CardSpecError, match=r"exported from epoch 1 .* is epoch 2"):
+            write(other, run.model, tmp_path / "card.json", run.spec)
+    finally:
+        other.unlink()
+
+
 def test_the_committed_specs_state_the_recovery_recipe() -> None:
     """Every kind's spec parses with ncp-synth's parser: 8 drives with 8 views, 2 plain ones."""
     from ncp_driver.models import MODELS_DIR
