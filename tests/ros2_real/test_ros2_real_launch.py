@@ -31,11 +31,22 @@ def _ros2(*args: str) -> list[str]:
     return [sys.executable, ros2, *args]
 
 
-def _launch(*args: str) -> subprocess.Popen[str]:
+def _launch(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen(
         _ros2("launch", str(LAUNCH), *args),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
     )  # fmt: skip
+
+
+def _without_the_profile() -> dict[str, str]:
+    """This process's environment without the large-image profile the runner applied to it, so
+    that the launch file itself must apply it to the driver."""
+    env = dict(os.environ)
+    env.pop("FASTRTPS_DEFAULT_PROFILES_FILE", None)
+    uris = [u for u in env.pop("CYCLONEDDS_URI", "").split(",") if u and "large_images" not in u]
+    if uris:
+        env["CYCLONEDDS_URI"] = ",".join(uris)
+    return env
 
 
 def _child_environment(parent: int, marker: str) -> dict[str, str]:
@@ -70,7 +81,10 @@ def test_a_missing_dds_profile_fails_the_launch():
 
 def test_a_running_launch_applies_the_dds_profile_and_ends_with_0_on_ctrl_c():
     peer = Peer("ncp_driver_launch_peer")
-    process = _launch(f"model:={MODEL}")
+    launch_env = _without_the_profile()
+    expected = profile_variables(launch_env)
+    assert expected, "large_images has a profile for this middleware"
+    process = _launch(f"model:={MODEL}", env=launch_env)
     try:
         end = time.monotonic() + 60
         up = False
@@ -78,16 +92,8 @@ def test_a_running_launch_applies_the_dds_profile_and_ends_with_0_on_ctrl_c():
             up = peer.spin_until(peer.reset.service_is_ready, timeout=1.0)
         assert up, "the launched driver never offered its reset service"
         child = _child_environment(process.pid, "ncp_driver_ros")
-        profile_names = ("CYCLONEDDS_URI", "FASTRTPS_DEFAULT_PROFILES_FILE")
-        expected = profile_variables(
-            {k: v for k, v in os.environ.items() if k not in profile_names}
-        )
-        assert expected, "large_images has a profile for this middleware"
         for name, setting in expected.items():  # the profile for RMW_IMPLEMENTATION's DDS
-            if name == "CYCLONEDDS_URI":
-                assert setting in child.get(name, "").split(","), f"not applied: {child.get(name)}"
-            else:
-                assert child.get(name) == setting, f"{name} not applied: {child.get(name)!r}"
+            assert child.get(name) == setting, f"{name} not applied: {child.get(name)!r}"
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=60)
     finally:
@@ -96,6 +102,8 @@ def test_a_running_launch_applies_the_dds_profile_and_ends_with_0_on_ctrl_c():
         peer.close()
     assert process.returncode == 0, output
     assert "Traceback" not in output, output
+    for name, setting in expected.items():
+        assert f"dds_profile: {name}={setting}" in output, output  # what the launch set, logged
 
 
 @pytest.mark.skipif(
