@@ -1,9 +1,10 @@
 """The held-out drives of the passive test and their folds.
 
 Given drives (``--drives``: files or folders of the paper's HDF5 layout) are used as they are;
-otherwise drives are generated with ncp-synth's library (its defaults, stored as the model's
-200 x 78 crops, as ``ncp-synth --format h5 --preprocessed`` writes them) from seeds no training
-used. Folds are groups of whole drives (grouped k-fold by drive): drive i goes to fold i mod K.
+otherwise drives are generated with ncp-synth's library (its defaults but the camera, which is
+the simulator's: by default both are ncp-synth's 1208 x 1920 at render scale 0.4; stored as the
+model's 200 x 78 crops, as ``ncp-synth --format h5 --preprocessed`` writes them) from seeds no
+training used. Folds are groups of whole drives (grouped k-fold by drive): drive i goes to fold i mod K.
 """
 
 from __future__ import annotations
@@ -44,7 +45,14 @@ def make_drives(
     for seed, fold in zip(seeds, folds, strict=True):
         path = work / f"drive-{seed}.h5"
         try:
-            drive = simulate_drive(DriveConfig(seed=seed, duration_s=settings.drive_s))
+            config = DriveConfig(
+                seed=seed,
+                duration_s=settings.drive_s,
+                height=settings.sim.height,
+                width=settings.sim.width,
+                render_scale=settings.sim.render_scale,
+            )
+            drive = simulate_drive(config)
         except SynthError as exc:
             raise CompareSettingsError(f"--drive-s {settings.drive_s:g}: {exc}") from exc
         write_training_h5(drive, path, preprocessed=True)

@@ -195,11 +195,18 @@ def _measure(
             done(1)
 
 
-def _active(request: Request, columns: list[_Column], progress: _Progress) -> tuple[Active, str]:
-    if request.sim is not None:
-        with progress.part("active", 1, "file"):
-            shas = {c.name: c.driver.sha256 or "" for c in columns}
-            return read_active(request.sim, shas), str(request.sim)
+def _given_active(request: Request, columns: list[_Column]) -> Active | None:
+    """``--sim``'s document, read before any long work (a wrong one is a usage error)."""
+    if request.sim is None:
+        return None
+    return read_active(request.sim, {c.name: c.driver.sha256 or "" for c in columns})
+
+
+def _active(
+    request: Request, columns: list[_Column], given: Active | None, progress: _Progress
+) -> tuple[Active, str]:
+    if given is not None:
+        return given, str(request.sim)
     drivers = [c.driver for c in columns]
     if request.expert:
         drivers.append(Driver(EXPERT, None, None, 0.0, None))
@@ -234,10 +241,11 @@ def compare(request: Request, log: Callable[[str], None] = print) -> tuple[Compa
     start = time.perf_counter()
     with progress.part("open", len(request.models), "model"):
         columns = _open(request)
+        given = _given_active(request, columns)
     with atomic_dir(request.out, request.force) as tmp, tempfile.TemporaryDirectory() as work:
         drives = _drives(request, Path(work), progress)
         _measure(request, columns, drives, progress)
-        active, source = _active(request, columns, progress)
+        active, source = _active(request, columns, given, progress)
         models = [_model(c, request.settings.latency_runs) for c in columns]
         errors = [f"{m.name}: {e}" for m in models for e in m.errors]
         notes = []
