@@ -46,7 +46,7 @@ def _statement(
         return None
     text = describe(best, value, known)
     if len(known) == 1:
-        text += " (the only model with this figure: nothing to rank against)"
+        text += " (one model only: nothing to rank against)"
     return CompareStatement(
         figure=figure,
         better="lower" if lower else "higher",

@@ -121,6 +121,8 @@ class _Column:
 
 
 def _open(request: Request) -> list[_Column]:
+    if not request.models:
+        raise CompareSettingsError("no model to compare: give --model PATH (repeatable)")
     for path in request.models:
         if not path.is_file():
             raise CompareSettingsError(f"--model {path}: no such file")
