@@ -16,6 +16,10 @@ Steps, each through the project's own commands (so each can be rerun by hand):
 3. ``ncp-sim`` drives every model on the same held-out roads (seeds 300, ...: no training or
    demo road) at each ``--noise-std``; takeovers per km with 95 % Poisson intervals.
 
+``--trained normal=A.onnx --trained recovery=B.onnx --seeds S`` skips steps 1-2 and drives two
+models already trained that way (the committed default NCP and its normal-arm twin, whose
+commands differ only in the recovery views; see models/README.md).
+
 Writes ``DIR/recovery_benefit.json`` (per arm and seed, and pooled over seeds per arm) and
 ``DIR/recovery_benefit.png`` (takeovers per km per arm and seed, with intervals). Exit 0 when
 everything ran, 1 when a step failed (its exit status and command are in the JSON), 2 on bad
@@ -91,6 +95,15 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--recovery-offsets", type=_numbers, default=[0.4, 0.8], metavar="M,...")
     data.add_argument("--recovery-yaw", type=_numbers, default=[3.0], metavar="DEG,...")
     train = p.add_argument_group("training (the same for both arms)")
+    train.add_argument(
+        "--trained",
+        metavar="ARM=MODEL.onnx",
+        action="append",
+        default=[],
+        help="skip steps 1-2: drive models already trained this way (one per arm, e.g. "
+        "normal=a.onnx recovery=b.onnx; their cards or commands must say the two arms differ "
+        "only in the recovery views); --seeds then names the one training seed they used",
+    )
     train.add_argument("--seeds", type=_ints, default=[1, 2], help="training seeds (1,2)")
     train.add_argument("--kind", default="ncp")
     train.add_argument("--epochs", type=int, default=30)
@@ -175,6 +188,32 @@ def train_and_export(
     return model, wall
 
 
+class _Done(Exception):
+    """Steps 1-2 were skipped (``--trained``) and the drive is done."""
+
+
+def use_trained(args: argparse.Namespace, root: Path) -> tuple[list[Path], dict[str, float]]:
+    """``--trained ARM=PATH``: the models, copied under the names the summary expects."""
+    given = dict(item.split("=", 1) for item in args.trained if "=" in item)
+    if sorted(given) != sorted(ARMS) or len(args.trained) != len(ARMS) or len(args.seeds) != 1:
+        raise StepFailed(
+            ["--trained"], 2, f"give one model per arm ({', '.join(ARMS)}) and one --seeds"
+        )
+    models, walls, paths = [], {}, []
+    for arm in ARMS:
+        source = Path(given[arm])
+        if not source.is_file():
+            raise StepFailed(["--trained"], 2, f"{source} does not exist")
+        model = root / "models" / f"{arm}-seed{args.seeds[0]}.onnx"
+        model.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, model)
+        models.append(model)
+        paths.append(source)
+        walls[model.stem] = float("nan")
+    args.trained_paths = paths
+    return models, walls
+
+
 def drive(args: argparse.Namespace, root: Path, models: list[Path], log: Path) -> Active:
     """``ncp-sim`` on the held-out roads: its active.json."""
     out = root / "sim"
@@ -225,7 +264,8 @@ def summarise(args: argparse.Namespace, doc: Active, walls: dict[str, float]) ->
                     for k in ("takeovers", "autonomous_km", "takeovers_per_km",
                               "takeovers_per_km_95", "lateral_offset_mean_m")
                 }  # fmt: skip
-                per_seed[str(seed)]["training_wall_s"] = round(walls[name], 1)
+                wall = walls[name]
+                per_seed[str(seed)]["training_wall_s"] = None if wall != wall else round(wall, 1)
             row[arm] = {"per_seed": per_seed, "pooled": pooled(list(per_seed.values()))}
         results[f"{noise:g}"] = row
     return results
@@ -292,6 +332,15 @@ def main(argv: list[str] | None = None) -> int:
     summary: dict[str, Any] = {"settings": {k: str(v) if isinstance(v, Path) else v
                                             for k, v in vars(args).items()}}  # fmt: skip
     try:
+        if args.trained:
+            models, walls = use_trained(args, root)
+            doc = drive(args, root, models, log)
+            summary["results"] = summarise(args, doc, walls)
+            summary["trained"] = {
+                m.stem: str(p) for m, p in zip(models, args.trained_paths, strict=True)
+            }
+            plot(summary, root / "recovery_benefit.png")
+            raise _Done
         normal, everything = make_data(args, root, log)
         summary["training_files"] = {"normal": len(normal), "recovery": len(everything)}
         models, walls = [], {}
@@ -304,8 +353,13 @@ def main(argv: list[str] | None = None) -> int:
         summary["results"] = summarise(args, doc, walls)
         plot(summary, root / "recovery_benefit.png")
         code = 0
+    except _Done:
+        code = 0
     except StepFailed as exc:
         summary["failed"] = {"command": exc.command, "exit_status": exc.code, "log": exc.tail}
+        if exc.command == ["--trained"]:  # a usage error
+            print(f"error: --trained: {exc.tail}", file=sys.stderr)
+            return 2
         print(f"error: {exc.command[0]} failed (exit {exc.code}); see {log}", file=sys.stderr)
         code = 1
     atomic_write_text(root / "recovery_benefit.json", json.dumps(summary, indent=2) + "\n")

@@ -342,21 +342,29 @@ def adapt_cell(cell: nn.Module) -> StepCell:
     )
 
 
-def init_readout_from_labels(cell: StepCell, mean: float, std: float) -> None:
-    """Start the readout at the training labels' scale: bias = mean, gain = std.
+def init_readout_from_labels(
+    cell: StepCell, mean: float, std: float, reach: float | None = None
+) -> None:
+    """Start the readout at the training labels' scale: bias = mean, gain from their spread.
 
     The paper starts the LTC's output map at w = 1, b = 0, so a motor potential in about
     [-1, 1] must grow its gain to the labels' spread (inverse_r x 1000 is tens on curvy roads)
-    one optimiser step at a time. Off by default (``--readout-init paper``).
+    one optimiser step at a time. A single bounded motor neuron (the LTC's, the wired CfC's)
+    gets gain ``reach`` (default ``std``): the largest label deviation from the mean it must
+    produce, so that it can without saturating. With gain = std an LTC trained for a few epochs
+    stalled at about 0.8 std and under-steered every curve tighter than that (issue 14). A
+    linear readout over many units (LSTM, GRU, CT-RNN, the CNN) is scaled by ``std``. Off by
+    default (``--readout-init paper``).
     """
+    gain = std if reach is None else reach
     with torch.no_grad():
         if isinstance(cell, LTCStep):
-            cell.cell._params["output_w"].fill_(std)
+            cell.cell._params["output_w"].fill_(gain)
             cell.cell._params["output_b"].fill_(mean)
             return
         readout = getattr(cell, "readout", None)
         if isinstance(readout, _AffineReadout):
-            readout.weight.fill_(std)
+            readout.weight.fill_(gain)
             readout.bias.fill_(mean)
         elif isinstance(readout, nn.Linear):
             readout.weight.mul_(std)

@@ -105,8 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--readout-init",
         choices=("paper", "labels"),
         default=defaults.readout_init,
-        help="paper: output map w=1, b=0; labels: bias and gain from the training labels' "
-        "mean and std (faster start; not in the paper)",
+        help="paper: output map w=1, b=0; labels: bias from the training labels' mean, gain "
+        "from their spread (a single bounded motor neuron: 1.25 x the 99.9th-percentile "
+        "deviation; a linear readout: the std); a faster start, not in the paper",
     )
     model.add_argument(
         "--curve-factor",

@@ -77,6 +77,10 @@ RESUMABLE = ("epochs", "device", "workers", "progress", "max_batches")
 
 
 READOUT_INITS = ("paper", "labels")
+# --readout-init labels: a bounded motor neuron's gain covers the labels' 99.9th-percentile
+# deviation from their mean with 25 % to spare (ncp_driver.training.cells.init_readout_from_labels).
+READOUT_QUANTILE = 0.999
+READOUT_REACH = 1.25
 
 
 @dataclass
@@ -100,7 +104,7 @@ class TrainConfig:
     clip_norm: float = 10.0
     curve_factor: float | None = None  # None: the protocol's (active 0.0, passive 0.1)
     shadow_gamma: float = 1.0  # 0 turns the shadow augmentation off
-    readout_init: str = "paper"  # "labels": readout bias/gain from the training labels' mean/std
+    readout_init: str = "paper"  # "labels": readout bias/gain from the training labels' spread
     max_gap_s: float = 5.0
     val_fraction: float = 0.05  # passive: validated share at each end of a training file
     seed: int = PAPER_SEED
@@ -348,7 +352,9 @@ def _train(config: TrainConfig, ddp: _Distributed, resume_run: Path | None) -> P
         model.load_state_dict(checkpoint["model_state"])
     elif config.readout_init == "labels":
         labels = np.concatenate([d.inverse_r for d in train_drives]) * scale
-        init_readout_from_labels(model.cell, float(np.mean(labels)), float(np.std(labels)) or 1.0)
+        mean = float(np.mean(labels))
+        reach = READOUT_REACH * float(np.quantile(np.abs(labels - mean), READOUT_QUANTILE))
+        init_readout_from_labels(model.cell, mean, float(np.std(labels)) or 1.0, reach or 1.0)
     model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     if checkpoint is not None:

@@ -114,3 +114,23 @@ def test_a_model_built_from_plain_ncps_cells() -> None:
 def test_unknown_kind_is_refused() -> None:
     with pytest.raises(TrainingConfigError, match="unknown model kind 'transformer'"):
         build_model("transformer")
+
+
+def test_readout_from_labels_lets_a_bounded_motor_neuron_reach_the_labels() -> None:
+    """An LTC or wired-CfC motor potential lies in about [-1, 1]: its gain is the labels' reach
+    (gain = std stalled the LTC at about 0.8 std, under-steering every tighter curve); a linear
+    readout over many units is scaled by the std."""
+    from ncp_driver.training.cells import init_readout_from_labels
+
+    for kind in ("ncp", "cfc"):
+        model = build_model(kind, seed=3)
+        init_readout_from_labels(model.cell, 0.5, 15.0, 70.0)
+        # The readout maps a motor potential of +-1 onto mean +- reach.
+        params = dict(model.cell.named_parameters())
+        gains = [v for k, v in params.items() if k.endswith(("output_w", "readout.weight"))]
+        assert gains and all(torch.allclose(g, torch.full_like(g, 70.0)) for g in gains), kind
+    lstm = build_model("lstm", seed=3)
+    before = lstm.cell.readout.weight.detach().clone()
+    init_readout_from_labels(lstm.cell, 0.5, 15.0, 70.0)
+    assert torch.allclose(lstm.cell.readout.weight, before * 15.0)
+    assert torch.allclose(lstm.cell.readout.bias, torch.full_like(lstm.cell.readout.bias, 0.5))
