@@ -139,6 +139,7 @@ def test_a_bad_model_exits_1_naming_it(nan_default_model: Path, tmp_path: Path) 
         (["--noise-std", "-1"], "noise levels"),
         (["--jobs", "0"], "--jobs"),
         (["--sim", "nowhere/"], "active.json"),
+        (["--drive-s", "5"], "--drive-s 5: 3 takeovers do not fit"),
     ],
 )
 def test_usage_errors_exit_2(ncp_onnx: Path, tmp_path: Path, args: list[str], says: str) -> None:
@@ -154,3 +155,27 @@ def test_an_existing_output_is_kept_without_force(ncp_onnx: Path, tmp_path: Path
     run = run_compare("--model", ncp_onnx, "--out", tmp_path / "c", *SMALL)
     assert run.code == 2 and "--force" in run.err
     assert not (tmp_path / "c" / COMPARE_HTML).exists()
+
+
+def test_given_drives_are_used_as_they_are_in_folds(ncp_onnx: Path, tmp_path: Path) -> None:
+    """HDF5 drives in the paper's layout (here full 120 x 192 frames, not crops) from a folder."""
+    from ncp_driver.synth import DriveConfig, simulate_drive, write_training_h5
+
+    folder = tmp_path / "held_out"
+    for seed in (400, 401, 402):
+        config = DriveConfig(
+            seed=seed, duration_s=12, height=120, width=192, render_scale=1, takeover_count=1
+        )
+        write_training_h5(simulate_drive(config), folder / f"d{seed}.h5")
+    run = run_compare("--model", ncp_onnx, "--drives", folder, "--no-expert", *SMALL,
+                      "--out", tmp_path / "c")  # fmt: skip
+    assert run.code == 0, run.err
+    doc = Compare.read(tmp_path / "c" / COMPARE_JSON)
+    assert [(d.name, d.fold, d.seed) for d in doc.drives] == [
+        ("d400.h5", 0, None), ("d401.h5", 1, None), ("d402.h5", 0, None),
+    ]  # fmt: skip
+    assert all(d.path and Path(d.path).parent == folder for d in doc.drives)
+    passive = doc.models[0].passive
+    assert passive is not None
+    assert [f.drives for f in passive.folds] == [["d400.h5", "d402.h5"], ["d401.h5"]]
+    assert [f.frames for f in passive.folds] == [doc.drives[0].frames * 2, doc.drives[1].frames]
