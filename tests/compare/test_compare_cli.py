@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SMALL, Compared, run_compare
+from compare_helpers import SMALL, Compared, run_compare
 
 from ncp_driver.compare import COMPARE_HTML, COMPARE_JSON
 from ncp_driver.compare.passive import run_drive

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from conftest import SMALL, Compared, run_compare
+from compare_helpers import SMALL, Compared, run_compare
 
 from ncp_driver.compare import COMPARE_HTML, COMPARE_JSON
 from ncp_driver.compare.cli import default_models
