@@ -247,9 +247,10 @@ def _smoothness_section(doc: Compare) -> str:
         )  # fmt: skip
     return (
         "<p>The audit's smoothness analysis: the spectral norm of the state update's Jacobian "
-        "dh'/dh (a local Lipschitz constant) at frames along a held-out drive, the states "
-        "recomputed from the features and elapsed times the pipeline gave (docs/audit.md). "
-        "Feed-forward models have no state: n/a.</p>"
+        "dh'/dh (a local Lipschitz constant) at frames along the model's own closed-loop drive "
+        "(the first road, noise-free), the states recomputed from the features, elapsed times "
+        "and resets the pipeline gave there (docs/audit.md). Feed-forward models have no "
+        "state: n/a.</p>"
         + _table(
             ["model", "drive", "frames", "state size", "max", "median / p95"], rows, numeric_from=2
         )

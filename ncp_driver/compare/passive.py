@@ -36,10 +36,6 @@ class DriveRun:
     stamp: np.ndarray  # (N,) s
     predicted: np.ndarray  # (N,) the model's curvature before limits, NaN without one
     label: np.ndarray  # (N,) the drive's inverse_r
-    features: np.ndarray  # (M, F) frames the model ran on
-    elapsed_s: np.ndarray  # (M,) what the pipeline fed the model
-    reset: np.ndarray  # (M,) bool: the state was reset before the frame
-    model_stamp: np.ndarray  # (M,)
     statuses: dict[str, int]
 
 
@@ -55,10 +51,6 @@ def run_drive(model: Path, pipeline: PipelineConfig, held_out: HeldOutDrive) -> 
         raise CompareError(f"drive {entry.name}: {exc}") from exc
     n = info.length
     predicted = np.full(n, np.nan)
-    features: list[np.ndarray] = []
-    elapsed: list[float] = []
-    reset: list[bool] = []
-    model_stamp: list[float] = []
     statuses: dict[str, int] = {}
     for start in range(0, n, _CHUNK):
         try:
@@ -71,21 +63,11 @@ def run_drive(model: Path, pipeline: PipelineConfig, held_out: HeldOutDrive) -> 
             statuses[result.status.value] = statuses.get(result.status.value, 0) + 1
             if result.command is not None:
                 predicted[i] = result.command.raw_curvature
-            if result.features is not None:
-                features.append(result.features)
-                elapsed.append(result.elapsed_s)
-                reset.append(bool(result.reset_reason))
-                model_stamp.append(result.stamp)
-    width = features[0].size if features else 0
     return DriveRun(
         drive=entry.name,
         stamp=info.stamps.copy(),
         predicted=predicted,
         label=info.inverse_r.astype(np.float64),
-        features=np.asarray(features, np.float32).reshape(len(features), width),
-        elapsed_s=np.asarray(elapsed, np.float32),
-        reset=np.asarray(reset, bool),
-        model_stamp=np.asarray(model_stamp, np.float64),
         statuses=statuses,
     )
 

@@ -34,7 +34,7 @@ from ncp_driver.compare.passive import DriveRun, fold_figures, run_drive
 from ncp_driver.compare.ranking import rank
 from ncp_driver.compare.settings import CompareSettings
 from ncp_driver.compare.size import card_path, latency, model_size, read_card
-from ncp_driver.compare.smoothness import lipschitz, no_state_note
+from ncp_driver.compare.smoothness import closed_loop_trace, lipschitz, no_state_note
 from ncp_driver.errors import NcpDriverError
 from ncp_driver.exitcodes import OK, PROBLEM
 from ncp_driver.runtime import PipelineConfig
@@ -180,12 +180,12 @@ def _measure(
             contract = load_contract(c.path)
             if not contract.stateful:
                 c.parts["smoothness_note"] = no_state_note(contract.kind)
-            elif c.runs:
-                c.parts["smoothness"] = c.attempt(
-                    "smoothness", lipschitz, c.path, c.runs[0], settings.lipschitz_frames
-                )
             else:
-                c.parts["smoothness_note"] = "not run: the passive test failed"
+                trace = c.attempt("smoothness", closed_loop_trace, c.driver, settings.sim)
+                if trace is not None:
+                    c.parts["smoothness"] = c.attempt(
+                        "smoothness", lipschitz, c.path, trace, settings.lipschitz_frames
+                    )
             done(1)
     with progress.part("size", len(columns), "model") as done:
         for c in columns:

@@ -40,6 +40,7 @@ def test_the_document_holds_every_part_for_every_model(compared: Compared) -> No
     assert ncp.size.synapses is not None and ncp.size.synapses > 0 and cnn.size.synapses is None
     assert ncp.smoothness is not None and ncp.smoothness.state_size == 19
     assert ncp.smoothness.frames == 8 and (ncp.smoothness.max_spectral_norm or 0) > 0
+    assert ncp.smoothness.drive == "closed loop, road 300, noise 0"
     assert cnn.smoothness is None and cnn.smoothness_note.startswith("n/a")
     figures = {s.figure: s for s in doc.ranking}
     assert {"takeovers_per_km@0", "takeovers_per_km@0.2", "passive_mae", "ssim@0.2"} <= set(figures)
