@@ -139,8 +139,10 @@ def _open(request: Request) -> list[_Column]:
 def _drives(request: Request, work: Path, progress: _Progress) -> list[HeldOutDrive]:
     settings = request.settings
     if request.drives:
-        with progress.part("drives", len(request.drives), "drive"):
-            return given_drives(request.drives, settings.folds)
+        with progress.part("drives", 1, "set") as done:
+            found = given_drives(request.drives, settings.folds)
+            done(1)
+            return found
     with progress.part("drives", len(settings.drive_seeds), "drive") as done:
         return make_drives(settings, work, done)
 
@@ -208,7 +210,7 @@ def _active(
     request: Request, columns: list[_Column], given: Active | None, progress: _Progress
 ) -> tuple[Active, str]:
     if given is not None:
-        return given, str(request.sim)
+        return given, str(request.sim)  # read before the long work (_given_active)
     drivers = [c.driver for c in columns]
     if request.expert:
         drivers.append(Driver(EXPERT, None, None, 0.0, None))
@@ -241,9 +243,10 @@ def compare(request: Request, log: Callable[[str], None] = print) -> tuple[Compa
     check_new([request.out], request.force)
     progress = _Progress(request.progress, log)
     start = time.perf_counter()
-    with progress.part("open", len(request.models), "model"):
+    with progress.part("open", len(request.models), "model") as done:
         columns = _open(request)
         given = _given_active(request, columns)
+        done(len(columns))
     with atomic_dir(request.out, request.force) as tmp, tempfile.TemporaryDirectory() as work:
         drives = _drives(request, Path(work), progress)
         _measure(request, columns, drives, progress)
@@ -256,7 +259,7 @@ def compare(request: Request, log: Callable[[str], None] = print) -> tuple[Compa
                 f"The closed-loop figures are read from {request.sim} (an earlier ncp-sim run), "
                 "not driven here: its settings are in its active.json."
             )
-        with progress.part("page", 1, "page"):
+        with progress.part("page", 1, "page") as done:
             figures = write_figures(tmp, models, active)
             progress.timing["total"] = round(time.perf_counter() - start, 2)
             doc = Compare(
@@ -273,4 +276,5 @@ def compare(request: Request, log: Callable[[str], None] = print) -> tuple[Compa
             )  # fmt: skip
             atomic_write_text(tmp / COMPARE_JSON, doc.dumps())
             atomic_write_text(tmp / COMPARE_HTML, render_page(doc, figures, tmp))
+            done(1)
     return doc, PROBLEM if errors else OK
