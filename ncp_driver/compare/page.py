@@ -51,15 +51,26 @@ def _spread(s: Spread | None, spec: str = ".3g") -> str:
     return f"{s.mean:{spec}} ± {(s.std or 0.0):{spec}}"
 
 
-def _table(head: Sequence[str], rows: Sequence[Sequence[str]], numeric_from: int = 1) -> str:
+def _table(
+    head: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    numeric_from: int = 1,
+    numeric_to: int | None = None,
+) -> str:
+    """Columns ``numeric_from`` to ``numeric_to`` (exclusive; None: the last) right-aligned."""
+    end = len(head) if numeric_to is None else numeric_to
+
+    def numeric(i: int) -> bool:
+        return numeric_from <= i < end
+
     cells = "".join(
-        f'<th class="num">{_e(h)}</th>' if i >= numeric_from else f"<th>{_e(h)}</th>"
+        f'<th class="num">{_e(h)}</th>' if numeric(i) else f"<th>{_e(h)}</th>"
         for i, h in enumerate(head)
     )
     body = "".join(
         "<tr>"
         + "".join(
-            f'<td class="num">{c}</td>' if i >= numeric_from else f"<td>{c}</td>"
+            f'<td class="num">{c}</td>' if numeric(i) else f"<td>{c}</td>"
             for i, c in enumerate(row)
         )
         + "</tr>"
@@ -297,11 +308,13 @@ def _settings_section(doc: Compare) -> str:
             for d in doc.drives
         ],
         numeric_from=1,
+        numeric_to=4,
     )  # fmt: skip
     timing = ", ".join(f"{k} {v:.1f} s" for k, v in doc.timing_s.items())
     models = _table(
         ["model", "file", "sha256", "card"],
         [[_e(m.name), _e(m.path), f"<code>{m.sha256[:16]}</code>", _e(m.card or "-")] for m in doc.models],
+        numeric_from=4,
     )  # fmt: skip
     return f"{models}<h3>Held-out drives</h3>{drives}<p>Time taken: {_e(timing)}.</p>"
 
