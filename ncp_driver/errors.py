@@ -55,6 +55,11 @@ class CardError(NcpDriverError):
     """A model card (``models/*.card.json``) that cannot be made or does not reproduce."""
 
 
+class CardSpecError(CardError, UsageError):
+    """A card's spec that cannot describe its model: a command its tool refuses, a figure it
+    states wrongly, a departure from the paper's recipe it does not explain (exit status 2)."""
+
+
 class DriveExistsError(DriveFileError, UsageError):
     """A drive file that exists already and would be overwritten without ``force``."""
 

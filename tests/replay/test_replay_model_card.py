@@ -36,15 +36,40 @@ def test_the_card_figures_reproduce(tmp_path: Path) -> None:
     rows = heard[steps + 1 : steps + 1 + replay_rows]
     assert all(row.endswith(" ok") and " card " in row for row in rows)
     assert rows[0].split()[:3] == ["validation", "MAE", "(1/m)"]
+    rest = heard[steps + 1 + replay_rows :]
     if doc.get("closed_loop"):
-        loop = heard[steps + 1 + replay_rows :]
+        size = 1 + len(doc["closed_loop"]["figures"])
+        loop, rest = rest[:size], rest[size:]
         assert loop[0].startswith("closed loop (takeovers within")
-        assert len(loop) == 1 + len(doc["closed_loop"]["figures"])
         assert all(row.endswith(" ok") for row in loop[1:])
+    if doc["replay"].get("internals"):  # the same replay: features and time constants
+        assert rest[0].startswith("internals on the replay drive")
+        assert len(rest) > 1 and all(row.endswith(" ok") for row in rest[1:])
+        assert any(row.split()[:2] == ["tau", "min_s"] for row in rest)
+    else:
+        assert rest == []
+
+
+def test_the_card_states_departures_internals_and_training_time() -> None:
+    """The committed card, amended compatibly: its departures, the run's time and its health."""
+    doc = json.loads(CARD.read_text())
+    page = CARD.with_suffix("").with_suffix(".md").read_text()
+    departures = doc["training"]["departures"]
+    assert {d["field"] for d in departures} >= {"epochs", "lr", "stride", "readout_init"}
+    assert all(f"**{d['what']}**: {d['why']}" in page for d in departures)
+    log = MODELS_DIR / doc["training"]["wall_time"]["log"]
+    seconds = [float(line.split(",")[-1]) for line in log.read_text().splitlines()[1:]]
+    assert doc["training"]["wall_time"]["seconds"] == pytest.approx(sum(seconds), abs=0.1)
+    features = doc["replay"]["internals"]["features"]
+    assert features["features"] == len(features["nonzero_share"]) == 32
+    assert features["dead"] == sum(s < 0.05 for s in features["nonzero_share"])
+    tau = doc["replay"]["internals"]["time_constants"]
+    assert tau["min_s"] <= tau["neuron_median_min_s"] <= tau["neuron_median_max_s"] <= tau["max_s"]
+    assert "## Internals on the replay drive" in page and "reported, not verified" in page
 
 
 def test_the_card_states_closed_loop_figures_and_their_tolerance() -> None:
-    from ncp_driver.modelcard import _closed_loop_problems
+    from ncp_driver.modelcard import closed_loop_problems
 
     doc = json.loads(CARD.read_text())
     stated = doc["closed_loop"]["figures"]
@@ -53,8 +78,8 @@ def test_the_card_states_closed_loop_figures_and_their_tolerance() -> None:
     page = CARD.with_suffix("").with_suffix(".md").read_text()
     assert "## Closed loop" in page and doc["closed_loop"]["command"] in page
     one_more = [{**row, "takeovers": row["takeovers"] + 1} for row in stated]
-    assert _closed_loop_problems(one_more, stated) == []  # a count may move by one
+    assert closed_loop_problems(one_more, stated) == []  # a count may move by one
     two_more = [{**row, "takeovers": row["takeovers"] + 2} for row in stated]
-    assert len(_closed_loop_problems(two_more, stated)) == len(stated)
+    assert len(closed_loop_problems(two_more, stated)) == len(stated)
     farther = [{**row, "autonomous_km": row["autonomous_km"] * 1.1} for row in stated]
-    assert len(_closed_loop_problems(farther, stated)) == len(stated)
+    assert len(closed_loop_problems(farther, stated)) == len(stated)
