@@ -754,9 +754,10 @@ class CompareSize:
     neurons: int
     state_size: int
     file_bytes: int
-    latency_ms_median: float | None  # the pipeline per frame (preprocess + step + limits)
-    inference_ms_median: float | None  # the model's step alone
-    latency_frames: int
+    latency_ms_median: float | None  # the model cards' figure: one onnxruntime step per frame
+    latency_ms_p90: float | None
+    latency_runs: int
+    latency_what: str  # what was timed, as ncp_driver.modelcard.latency says
 
 
 @dataclass(frozen=True)

@@ -111,7 +111,10 @@ def build_parser() -> argparse.ArgumentParser:
     sizes.add_argument("--saliency-frames", type=int, default=30)
     sizes.add_argument("--lipschitz-frames", type=int, default=100)
     sizes.add_argument(
-        "--latency-runs", type=int, default=100, help="frames timed per model (median)"
+        "--latency-runs",
+        type=int,
+        default=200,
+        help="frames timed per model (median and p90, as the model cards; default 200)",
     )
     p.add_argument(
         "--size",

@@ -272,14 +272,18 @@ def _size_section(doc: Compare) -> str:
     rows = [
         [_e(m.name), _e(m.kind), _num(m.size.parameters, ","), _e(m.size.parameters_source),
          _num(m.size.synapses, ","), str(m.size.neurons), str(m.size.state_size),
-         f"{m.size.file_bytes / 1e6:.2f}", _num(m.size.latency_ms_median), _num(m.size.inference_ms_median)]
+         f"{m.size.file_bytes / 1e6:.2f}", _num(m.size.latency_ms_median), _num(m.size.latency_ms_p90)]
         for m in doc.models
     ]  # fmt: skip
-    runs = doc.models[0].size.latency_frames if doc.models else 0
+    timed = next((m.size for m in doc.models if m.size.latency_runs), None)
+    what = (
+        f"{timed.latency_what}, median and 90th percentile over {timed.latency_runs} frames"
+        if timed
+        else "not measured"
+    )
     return (
-        f"<p>Latency: the car's pipeline per frame on this machine's CPU (preprocess, step, "
-        f"limits; and the model's step alone), median over {runs} held-out frames. Reported, "
-        "not judged: it depends on the machine and what else ran.</p>"
+        f"<p>Latency per frame on this machine's CPU, as the model cards measure it ({_e(what)}). "
+        "Reported, not judged: it depends on the machine and on what else ran.</p>"
         + _table(
             [
                 "model",
@@ -291,7 +295,7 @@ def _size_section(doc: Compare) -> str:
                 "state",
                 "file MB",
                 "latency ms",
-                "step ms",
+                "p90 ms",
             ],
             rows,
             numeric_from=2,

@@ -33,10 +33,11 @@ from ncp_driver.compare.page import render_page
 from ncp_driver.compare.passive import DriveRun, fold_figures, run_drive
 from ncp_driver.compare.ranking import rank
 from ncp_driver.compare.settings import CompareSettings
-from ncp_driver.compare.size import card_path, latency, model_size, read_card
+from ncp_driver.compare.size import card_path, model_size, read_card
 from ncp_driver.compare.smoothness import closed_loop_trace, lipschitz, no_state_note
 from ncp_driver.errors import NcpDriverError
 from ncp_driver.exitcodes import OK, PROBLEM
+from ncp_driver.modelcard import latency
 from ncp_driver.runtime import PipelineConfig
 from ncp_driver.runtime.model import load_contract
 from ncp_driver.schemas import Active, Compare, CompareModel
@@ -191,11 +192,7 @@ def _measure(
             done(1)
     with progress.part("size", len(columns), "model") as done:
         for c in columns:
-            timing = c.attempt(
-                "latency", latency, c.path, request.pipeline, c.parts["frames"],
-                settings.latency_runs,
-            )  # fmt: skip
-            c.parts["latency"] = timing or (None, None)
+            c.parts["latency"] = c.attempt("latency", latency, c.path, settings.latency_runs)
             done(1)
 
 
@@ -219,7 +216,7 @@ def _active(
         return drive_all(drivers, request.settings.sim, request.jobs, done), "driven"
 
 
-def _model(c: _Column, latency_runs: int) -> CompareModel:
+def _model(c: _Column) -> CompareModel:
     sha = c.driver.sha256 or hashlib.sha256(c.path.read_bytes()).hexdigest()
     card = read_card(c.path, sha)
     contract = load_contract(c.path)
@@ -229,7 +226,7 @@ def _model(c: _Column, latency_runs: int) -> CompareModel:
         sha256=sha,
         kind=contract.kind,
         card=str(card_path(c.path)) if card else None,
-        size=model_size(c.path, contract, card, c.parts["latency"], latency_runs),
+        size=model_size(c.path, contract, card, c.parts.get("latency")),
         passive=c.parts.get("passive"),
         attention=c.parts.get("attention"),
         smoothness=c.parts.get("smoothness"),
@@ -251,7 +248,7 @@ def compare(request: Request, log: Callable[[str], None] = print) -> tuple[Compa
         drives = _drives(request, Path(work), progress)
         _measure(request, columns, drives, progress)
         active, source = _active(request, columns, given, progress)
-        models = [_model(c, request.settings.latency_runs) for c in columns]
+        models = [_model(c) for c in columns]
         errors = [f"{m.name}: {e}" for m in models for e in m.errors]
         notes = []
         if request.sim is not None:

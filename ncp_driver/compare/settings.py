@@ -29,7 +29,7 @@ class CompareSettings:
     drive_s: float = 30.0  # length of a generated drive (ncp-synth's defaults otherwise)
     saliency_frames: int = 30
     lipschitz_frames: int = 100
-    latency_runs: int = 100
+    latency_runs: int = 200  # as the model cards
     noise_seed: int = PAPER_NOISE_SEED
 
     def __post_init__(self) -> None:

@@ -3,27 +3,23 @@
 Parameters come from the model card beside the file when its sha256 matches (the count of the
 trained network), else from the ONNX initializers (which may also hold a few constants).
 Synapses are the NCP wiring's (``ncp_driver.wiring`` metadata: ``synapse_counts.total``); other
-kinds have none. Latency is the car's pipeline per frame (preprocess, step, limits) on held-out
-frames, the median over ``runs`` frames after a warm-up: reported, never judged.
+kinds have none. Latency is the model cards' figure (:func:`ncp_driver.modelcard.latency`: one
+onnxruntime step per frame, median and 90th percentile over ``runs`` frames after a warm-up):
+reported, never judged.
 """
 
 from __future__ import annotations
 
 import json
-import statistics
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ncp_driver.contract import ModelContract
-from ncp_driver.runtime import PipelineConfig, SteeringPipeline
 from ncp_driver.schemas import CompareSize
 
-__all__ = ["card_path", "latency", "model_size", "read_card"]
-
-_WARM_UP = 5
+__all__ = ["card_path", "model_size", "read_card"]
 
 
 def card_path(model: Path) -> Path:
@@ -62,33 +58,14 @@ def _synapses(contract: ModelContract) -> int | None:
     return None
 
 
-def latency(
-    model: Path, pipeline: PipelineConfig, frames: np.ndarray, runs: int
-) -> tuple[float | None, float | None]:
-    """Median pipeline time and model-step time per frame, ms, over ``runs`` frames."""
-    pipe = SteeringPipeline(replace(pipeline, model_path=str(model)))
-    pipe.set_autonomous(True)
-    period = float(pipe.model.contract.frame_period_s)
-    total: list[float] = []
-    step: list[float] = []
-    for i in range(_WARM_UP + runs):
-        result = pipe.process_frame(frames[i % frames.shape[0]], 1000.0 + i * period)
-        if i >= _WARM_UP and result.ok:
-            total.append(result.total_s * 1e3)
-            step.append(result.inference_s * 1e3)
-    if not total:
-        return None, None
-    return statistics.median(total), statistics.median(step)
-
-
 def model_size(
     model: Path,
     contract: ModelContract,
     card: dict[str, Any] | None,
-    timing: tuple[float | None, float | None],
-    runs: int,
+    timing: dict[str, Any] | None,
 ) -> CompareSize:
-    """The size row of ``model``; ``timing`` is :func:`latency`'s."""
+    """The size row of ``model``; ``timing`` is :func:`ncp_driver.modelcard.latency`'s (None:
+    not measured)."""
     parameters = card.get("parameters") if card else None
     source = "model card"
     if not isinstance(parameters, int):
@@ -100,7 +77,8 @@ def model_size(
         neurons=contract.neuron_count,
         state_size=contract.state_size,
         file_bytes=model.stat().st_size,
-        latency_ms_median=None if timing[0] is None else round(timing[0], 4),
-        inference_ms_median=None if timing[1] is None else round(timing[1], 4),
-        latency_frames=runs,
+        latency_ms_median=None if timing is None else float(timing["median_ms"]),
+        latency_ms_p90=None if timing is None else float(timing["p90_ms"]),
+        latency_runs=0 if timing is None else int(timing["runs"]),
+        latency_what="" if timing is None else str(timing["what"]),
     )

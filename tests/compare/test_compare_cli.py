@@ -35,6 +35,7 @@ def test_the_document_holds_every_part_for_every_model(compared: Compared) -> No
         assert m.attention is not None and m.attention.levels == [0.2]
         assert m.attention.frames == 4 and 0 < (m.attention.ssim_mean[0] or 0) <= 1
         assert m.size.file_bytes > 0 and m.size.latency_ms_median is not None
+        assert m.size.latency_runs == 5 and "session.run" in m.size.latency_what
         assert m.size.parameters_source == "ONNX initializers"  # no card beside these files
     ncp, cnn = doc.models
     assert ncp.size.synapses is not None and ncp.size.synapses > 0 and cnn.size.synapses is None

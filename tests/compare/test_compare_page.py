@@ -92,6 +92,6 @@ def test_the_default_models_are_those_with_a_card_and_the_card_counts_parameters
     (tmp_path / "ncp.card.json").write_text(json.dumps(card))
     assert default_models(tmp_path) == [tmp_path / "ncp.onnx"]
     found = read_card(tmp_path / "ncp.onnx", sha)
-    size = model_size(tmp_path / "ncp.onnx", load_contract(ncp_onnx), found, (1.0, 0.5), 3)
+    size = model_size(tmp_path / "ncp.onnx", load_contract(ncp_onnx), found, None)
     assert (size.parameters, size.parameters_source) == (12345, "model card")
     assert read_card(tmp_path / "ncp.onnx", "0" * 64) is None  # a card of another file

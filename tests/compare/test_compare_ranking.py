@@ -16,7 +16,7 @@ from ncp_driver.schemas import (
 
 
 def _model(name: str, kind: str, mae: float, std: float, parameters: int) -> CompareModel:
-    size = CompareSize(parameters, "model card", None, 19, 19, 1000, 1.0, 0.5, 10)
+    size = CompareSize(parameters, "model card", None, 19, 19, 1000, 1.0, 1.2, 10, "one step")
     fold = CompareFold(0, ["d.h5"], 100, mae, mae, 0.5)
     passive = ComparePassive([fold], Spread(mae, std), Spread(mae, std), Spread(0.5, 0.0))
     return CompareModel(name, f"{name}.onnx", "0" * 64, kind, None, size, passive)
