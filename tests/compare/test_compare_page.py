@@ -12,7 +12,7 @@ from typing import Any
 from compare_helpers import SMALL, Compared, run_compare
 
 from ncp_driver.compare import COMPARE_HTML, COMPARE_JSON
-from ncp_driver.compare.cli import default_models
+from ncp_driver.compare.cli import cards_without_model, default_models
 from ncp_driver.compare.size import model_size, read_card
 from ncp_driver.runtime.model import load_contract
 from ncp_driver.schemas import Compare
@@ -90,7 +90,9 @@ def test_the_default_models_are_those_with_a_card_and_the_card_counts_parameters
     sha = hashlib.sha256((tmp_path / "ncp.onnx").read_bytes()).hexdigest()
     card = {"model": "ncp.onnx", "sha256": sha, "parameters": 12345}
     (tmp_path / "ncp.card.json").write_text(json.dumps(card))
+    (tmp_path / "big.card.json").write_text(json.dumps({"model": "big.onnx"}))
     assert default_models(tmp_path) == [tmp_path / "ncp.onnx"]
+    assert cards_without_model(tmp_path) == [tmp_path / "big.card.json"]
     found = read_card(tmp_path / "ncp.onnx", sha)
     size = model_size(tmp_path / "ncp.onnx", load_contract(ncp_onnx), found, None)
     assert (size.parameters, size.parameters_source) == (12345, "model card")
