@@ -216,16 +216,25 @@ def _active(
         return drive_all(drivers, request.settings.sim, request.jobs, done), "driven"
 
 
+def _shown(path: Path) -> str:
+    """``path`` relative to the working directory when inside it (a page that is committed
+    names ``models/x.onnx``, not one machine's absolute path)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def _model(c: _Column) -> CompareModel:
     sha = c.driver.sha256 or hashlib.sha256(c.path.read_bytes()).hexdigest()
     card = read_card(c.path, sha)
     contract = load_contract(c.path)
     return CompareModel(
         name=c.name,
-        path=str(c.path),
+        path=_shown(c.path),
         sha256=sha,
         kind=contract.kind,
-        card=str(card_path(c.path)) if card else None,
+        card=_shown(card_path(c.path)) if card else None,
         size=model_size(c.path, contract, card, c.parts.get("latency")),
         passive=c.parts.get("passive"),
         attention=c.parts.get("attention"),
