@@ -172,7 +172,6 @@ def _measure(
             key = spec.to_json()
             if key not in frames_of:
                 frames_of[key] = saliency_frames(drives, spec, settings.saliency_frames)
-            c.parts["frames"] = frames_of[key]
             c.parts["attention"] = c.attempt(
                 "attention", attention, c.path, frames_of[key], settings.noise_levels,
                 settings.noise_seed,
