@@ -18,6 +18,7 @@ document            written by                            read by
 ``.json``           activity, time constants, PCA,        (no reader in ncp_driver)
                     saliency, Lipschitz
                     (:data:`ANALYSIS_DOCUMENTS`)
+``compare.json``    ``ncp-compare`` (:class:`Compare`)    ``ncp-compare --json``, its page
 ==================  ====================================  ======================================
 
 The fleet summary types its top level and its verdict; the per-drive, pooled and per-tag
@@ -48,6 +49,15 @@ __all__ = [
     "ActiveResult",
     "ActiveRun",
     "Agreement",
+    "Compare",
+    "CompareAttention",
+    "CompareDrive",
+    "CompareFold",
+    "CompareModel",
+    "ComparePassive",
+    "CompareSize",
+    "CompareSmoothness",
+    "CompareStatement",
     "Discomfort",
     "DiscomfortLimits",
     "DiscomfortSource",
@@ -67,6 +77,7 @@ __all__ = [
     "Segment",
     "SimModel",
     "SimRoad",
+    "Spread",
     "TakeoverEvent",
     "Takeovers",
     "TimeConstantsSummary",
@@ -662,3 +673,137 @@ ANALYSIS_DOCUMENTS: dict[str, type[Document]] = {
     "lipschitz": LipschitzSummary,
 }
 """The audit's analysis name -> the document of its ``<analysis>.json``."""
+
+
+# ---------------------------------------------------------------------------- compare.json
+
+
+@dataclass(frozen=True)
+class CompareDrive:
+    """A held-out drive of the passive test: its file, the seed it was made from, its fold."""
+
+    name: str
+    path: str | None  # None: generated inside the run (not kept)
+    seed: int | None  # the ncp-synth seed, when generated
+    frames: int
+    fold: int
+
+
+@dataclass(frozen=True)
+class CompareFold:
+    """One model's open-loop agreement with the drives' curvature over one fold's drives."""
+
+    fold: int
+    drives: list[str]
+    frames: int
+    mae: float | None  # 1/m
+    rmse: float | None
+    corr: float | None
+
+
+@dataclass(frozen=True)
+class Spread:
+    """Mean and (population) standard deviation of a figure across folds or frames."""
+
+    mean: float | None
+    std: float | None
+
+
+@dataclass(frozen=True)
+class ComparePassive:
+    """Open loop: per fold, and mean +- std across the folds."""
+
+    folds: list[CompareFold]
+    mae: Spread
+    rmse: Spread
+    corr: Spread
+
+
+@dataclass(frozen=True)
+class CompareAttention:
+    """SSIM of VisualBackProp saliency under input noise against the noise-free maps."""
+
+    levels: list[float]
+    frames: int
+    seed: int
+    ssim_mean: list[float | None]  # per level
+    ssim_std: list[float | None]
+    layers: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CompareSmoothness:
+    """The audit's local Lipschitz constants of the state update along one held-out drive."""
+
+    drive: str
+    frames: int
+    state_size: int
+    max_spectral_norm: float | None
+    median_spectral_norm: float | None
+    p95_spectral_norm: float | None
+    eps: float
+
+
+@dataclass(frozen=True)
+class CompareSize:
+    """What the model costs: parameters, synapses (NCP wiring), file size, latency here."""
+
+    parameters: int | None
+    parameters_source: str  # "model card" or "ONNX initializers"
+    synapses: int | None  # None: not an NCP wiring
+    neurons: int
+    state_size: int
+    file_bytes: int
+    latency_ms_median: float | None  # the model cards' figure: one onnxruntime step per frame
+    latency_ms_p90: float | None
+    latency_runs: int
+    latency_what: str  # what was timed, as ncp_driver.modelcard.latency says
+
+
+@dataclass(frozen=True)
+class CompareModel:
+    """One model's column of the comparison; ``None`` where a part was not run or failed
+    (``errors`` says which and why; ``smoothness_note`` why there is no Lipschitz figure)."""
+
+    name: str
+    path: str
+    sha256: str
+    kind: str
+    card: str | None  # the model card beside it, when there is one
+    size: CompareSize
+    passive: ComparePassive | None = None
+    attention: CompareAttention | None = None
+    smoothness: CompareSmoothness | None = None
+    smoothness_note: str = ""
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CompareStatement:
+    """One ranking computed from the numbers: who is best at ``figure`` and by how much."""
+
+    figure: str
+    better: str  # "lower" or "higher"
+    best: list[str]  # the model(s) with the best value (ties share it)
+    value: float | None
+    text: str
+
+
+@dataclass(frozen=True)
+class Compare(Document):
+    """``compare.json`` (``ncp-compare``): every model side by side, passive, active,
+    attention, smoothness and size, with the rankings the page states."""
+
+    SCHEMA: ClassVar[str] = "ncp_driver/compare"
+    VERSION: ClassVar[int] = 1
+    FILE: ClassVar[str] = "compare.json"
+
+    settings: dict[str, Any]
+    drives: list[CompareDrive]
+    models: list[CompareModel]
+    active: Active | None  # ncp-sim's document: driven here, or read with --sim
+    active_source: str  # "driven" or the active.json read
+    ranking: list[CompareStatement]
+    timing_s: dict[str, float]
+    notes: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)

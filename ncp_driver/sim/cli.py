@@ -9,8 +9,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ncp_driver.atomic import atomic_write_text
 from ncp_driver.bags.output import atomic_dir, check_new
 from ncp_driver.errors import MissingInputError
@@ -21,7 +19,7 @@ from ncp_driver.replay.noise import PAPER_NOISE_SEED
 from ncp_driver.schemas import Active
 from ncp_driver.sim.errors import SimSettingsError
 from ncp_driver.sim.experiment import EXPERT, Driver, RunTask, open_driver, run_all
-from ncp_driver.sim.loop import BagCamera, make_world
+from ncp_driver.sim.loop import BagCamera
 from ncp_driver.sim.outputs import (
     ACTIVE_JSON,
     ACTIVE_PNG,
@@ -30,11 +28,11 @@ from ncp_driver.sim.outputs import (
     TRACKS_JSON,
     active_document,
     bag_file,
+    road_entry,
     write_json,
     write_plot,
 )
 from ncp_driver.sim.settings import DEFAULT_ROAD_SEED, SimSettings
-from ncp_driver.synth.vehicle import START_S
 
 __all__ = ["build_parser", "main"]
 
@@ -301,7 +299,7 @@ def _simulate(
             runs.append(run)
             tracks.append({**head, "road_seed": task.road_seed, **result["track"]})
             timings.append({**head, "road_seed": task.road_seed, **result["timing"]})
-        roads = [_road(settings, seed) for seed in settings.road_seeds]
+        roads = [road_entry(settings, seed) for seed in settings.road_seeds]
         doc = active_document(settings.to_dict(), [d.describe() for d in drivers], roads, runs)
         atomic_write_text(tmp / ACTIVE_JSON, doc.dumps())
         write_json(tmp / TRACKS_JSON, {"tracks": tracks})
@@ -309,19 +307,6 @@ def _simulate(
         write_json(tmp / TIMING_JSON, timing)
         write_plot(doc, tmp / ACTIVE_PNG)
     return doc, timing
-
-
-def _road(settings: SimSettings, seed: int) -> dict[str, Any]:
-    """A road of the set: its seed, the length driven, its tightest radius on that stretch."""
-    world = make_world(settings, seed)
-    road = world.road
-    driven = (road.s >= START_S) & (road.s <= world.end_s)
-    tightest = float(np.abs(road.curvature[driven]).max()) if driven.any() else 0.0
-    return {
-        "seed": seed,
-        "length_m": settings.road_m,
-        "min_radius_m": round(1.0 / tightest, 1) if tightest > 0 else None,
-    }
 
 
 def _check_bag_size(args: argparse.Namespace, settings: SimSettings) -> None:

@@ -95,6 +95,9 @@ class FrameRecord:
     curvature: list[float] = field(default_factory=list)  # nan: no command
     steering_angle: list[float] = field(default_factory=list)
     neurons: list[np.ndarray | None] = field(default_factory=list)
+    features: list[np.ndarray | None] = field(default_factory=list)  # the conv head's
+    elapsed_s: list[float] = field(default_factory=list)  # fed to the model (nan: not run)
+    reset_reason: list[str] = field(default_factory=list)  # "" unless the state was reset
     compute_s: list[float] = field(default_factory=list)
 
     def add(self, stamp_ns: int, result: FrameResult) -> None:
@@ -106,6 +109,9 @@ class FrameRecord:
         self.curvature.append(cmd.curvature if cmd else math.nan)
         self.steering_angle.append(cmd.steering_angle if cmd else math.nan)
         self.neurons.append(result.neurons)
+        self.features.append(result.features)
+        self.elapsed_s.append(result.elapsed_s)
+        self.reset_reason.append(result.reset_reason or "")
         self.compute_s.append(result.total_s)
 
 

@@ -11,9 +11,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ncp_driver.atomic import atomic_write_text
 from ncp_driver.schemas import Active, ActiveResult, ActiveRun, SimModel, SimRoad
 from ncp_driver.sim.figures import summarise
+from ncp_driver.sim.loop import make_world
+from ncp_driver.sim.settings import SimSettings
+from ncp_driver.synth.vehicle import START_S
 
 __all__ = [
     "ACTIVE_JSON",
@@ -24,6 +29,7 @@ __all__ = [
     "active_document",
     "bag_file",
     "bag_name",
+    "road_entry",
     "write_plot",
 ]
 
@@ -44,6 +50,19 @@ def bag_file(model: str, noise_std: float | None, road_seed: int, storage: str) 
     """The bag of one run: ``<name>.mcap`` (one MCAP file) or the ``<name>`` sqlite3 folder."""
     name = bag_name(model, noise_std, road_seed)
     return f"{name}.mcap" if storage == "mcap" else name
+
+
+def road_entry(settings: SimSettings, seed: int) -> dict[str, Any]:
+    """A road of the set: its seed, the length driven, its tightest radius on that stretch."""
+    world = make_world(settings, seed)
+    road = world.road
+    driven = (road.s >= START_S) & (road.s <= world.end_s)
+    tightest = float(np.abs(road.curvature[driven]).max()) if driven.any() else 0.0
+    return {
+        "seed": seed,
+        "length_m": settings.road_m,
+        "min_radius_m": round(1.0 / tightest, 1) if tightest > 0 else None,
+    }
 
 
 def active_document(
