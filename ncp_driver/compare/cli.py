@@ -17,6 +17,7 @@ from ncp_driver.replay.cli import parse_params
 from ncp_driver.replay.noise import PAPER_NOISE_SEED
 from ncp_driver.schemas import Compare
 from ncp_driver.sim import DEFAULT_ROAD_SEED, SimSettings
+from ncp_driver.sim.cli import parse_compute_delay, parse_frame_size
 from ncp_driver.sim.errors import SimSettingsError
 
 __all__ = ["build_parser", "default_models", "main"]
@@ -118,7 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--size",
-        default="1208x1920",
+        type=parse_frame_size,
+        default=(1208, 1920),
         metavar="HxW",
         help="the simulator's camera frame (default 1208x1920, the default model's frames)",
     )
@@ -156,24 +158,8 @@ def default_models(directory: Path = MODELS_DIR) -> list[Path]:
     return found
 
 
-def _size(text: str) -> tuple[int, int]:
-    try:
-        h, w = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise CompareSettingsError(f"--size {text!r} is not HEIGHTxWIDTH, e.g. 1208x1920") from None
-    return h, w
-
-
 def _settings(args: argparse.Namespace) -> CompareSettings:
-    compute: float | None = None
-    if args.compute_delay != "auto":
-        try:
-            compute = float(args.compute_delay)
-        except ValueError:
-            raise CompareSettingsError(
-                f"--compute-delay {args.compute_delay!r}: give seconds or auto"
-            ) from None
-    height, width = _size(args.size)
+    height, width = args.size
     try:
         sim = SimSettings(
             roads=args.roads,
@@ -182,7 +168,7 @@ def _settings(args: argparse.Namespace) -> CompareSettings:
             height=height,
             width=width,
             render_scale=args.render_scale,
-            compute_s=compute,
+            compute_s=parse_compute_delay(args.compute_delay),
             noise_levels=tuple(args.noise_std),
             noise_seed=args.noise_seed,
         )

@@ -34,12 +34,13 @@ from ncp_driver.sim.outputs import (
 )
 from ncp_driver.sim.settings import DEFAULT_ROAD_SEED, SimSettings
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "main", "parse_compute_delay", "parse_frame_size"]
 
 _RAW_BAG_LIMIT = 2e9  # bytes of raw frames one run may hold before its bag is written
 
 
-def _size(text: str) -> tuple[int, int]:
+def parse_frame_size(text: str) -> tuple[int, int]:
+    """``--size HxW`` (an argparse type): the camera frame's height and width."""
     try:
         h, w = (int(v) for v in text.lower().split("x"))
     except ValueError:
@@ -145,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     cam = p.add_argument_group("camera")
     cam.add_argument(
         "--size",
-        type=_size,
+        type=parse_frame_size,
         default=(1208, 1920),
         metavar="HxW",
         help="camera frame size (default 1208x1920, as the default model's training frames)",
@@ -183,17 +184,18 @@ def build_parser() -> argparse.ArgumentParser:
     return p  # fmt: skip
 
 
+def parse_compute_delay(text: str) -> float | None:
+    """``--compute-delay S|auto``: seconds, or None (measured at start)."""
+    if text == "auto":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise SimSettingsError(f"--compute-delay {text!r}: give seconds or auto") from None
+
+
 def _settings(args: argparse.Namespace) -> SimSettings:
-    compute: float | None
-    if args.compute_delay == "auto":
-        compute = None
-    else:
-        try:
-            compute = float(args.compute_delay)
-        except ValueError:
-            raise SimSettingsError(
-                f"--compute-delay {args.compute_delay!r}: give seconds or auto"
-            ) from None
+    compute = parse_compute_delay(args.compute_delay)
     extra: dict[str, Any] = {}
     if args.max_heading_error is not None:
         extra["max_heading_error_rad"] = args.max_heading_error
