@@ -9,7 +9,7 @@ import html
 from collections.abc import Sequence
 from pathlib import Path
 
-from ncp_driver.report.page import _CSS
+from ncp_driver.report.page import PAGE_CSS
 from ncp_driver.schemas import ActiveResult, Compare, Spread
 
 __all__ = ["TITLE", "render_page"]
@@ -349,7 +349,7 @@ def render_page(doc: Compare, figures: dict[str, str], out: Path | None = None) 
     names = ", ".join(m.name for m in doc.models)
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>{TITLE}</title><style>{_CSS}{_EXTRA_CSS}</style></head><body>"
+        f"<title>{TITLE}</title><style>{PAGE_CSS}{_EXTRA_CSS}</style></head><body>"
         f"<header><h1>{TITLE}</h1><p>{len(doc.models)} model(s): {_e(names)}. "
         "Synthetic roads and drives only (ncp_driver.synth): not a real car.</p></header><main>"
         + "".join(sections)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from ncp_driver.report.page import _CSS
+from ncp_driver.report.page import PAGE_CSS
 
 __all__ = ["render_page"]
 
@@ -233,7 +233,7 @@ def render_page(summary: dict[str, Any]) -> str:
         )
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>ncp-eval</title><style>{_CSS}{_EXTRA_CSS}</style></head><body>"
+        f"<title>ncp-eval</title><style>{PAGE_CSS}{_EXTRA_CSS}</style></head><body>"
         "<header><h1>Fleet evaluation</h1><p>candidate "
         f"{_f(models['candidate']['path'])}"
         + (f" against reference {_f(models['reference']['path'])}" if "reference" in models else "")

@@ -78,7 +78,8 @@ class ReportSection:
         return list(self.figures)
 
 
-_CSS = """
+# The pages' one style sheet (the report, ncp-eval's and ncp-compare's pages).
+PAGE_CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d2327;
 background:#f6f7f7;line-height:1.45}
 header{background:#1d2327;color:#fff;padding:18px 28px}
@@ -474,7 +475,7 @@ def write_report(
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         '<link rel="icon" href="data:,">'
-        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
+        f"<title>{html.escape(title)}</title><style>{PAGE_CSS}</style></head><body>"
         f"<header><h1>{html.escape(title)}</h1><p>{html.escape(subtitle)}</p></header><main>"
         + "".join(_note(n) for n in notes)
         + "".join(body)
