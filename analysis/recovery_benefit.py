@@ -188,29 +188,31 @@ def train_and_export(
     return model, wall
 
 
-class _Done(Exception):
-    """Steps 1-2 were skipped (``--trained``) and the drive is done."""
-
-
-def use_trained(args: argparse.Namespace, root: Path) -> tuple[list[Path], dict[str, float]]:
-    """``--trained ARM=PATH``: the models, copied under the names the summary expects."""
+def trained_models(args: argparse.Namespace) -> dict[str, Path]:
+    """``--trained ARM=PATH`` (one per arm, one ``--seeds``): the models by arm; ``{}`` when not
+    given. Raises ``ValueError`` saying what is wrong."""
+    if not args.trained:
+        return {}
     given = dict(item.split("=", 1) for item in args.trained if "=" in item)
     if sorted(given) != sorted(ARMS) or len(args.trained) != len(ARMS) or len(args.seeds) != 1:
-        raise StepFailed(
-            ["--trained"], 2, f"give one model per arm ({', '.join(ARMS)}) and one --seeds"
-        )
-    models, walls, paths = [], {}, []
-    for arm in ARMS:
-        source = Path(given[arm])
-        if not source.is_file():
-            raise StepFailed(["--trained"], 2, f"{source} does not exist")
-        model = root / "models" / f"{arm}-seed{args.seeds[0]}.onnx"
+        raise ValueError(f"give one model per arm ({', '.join(ARMS)}) and one --seeds")
+    missing = [path for path in given.values() if not Path(path).is_file()]
+    if missing:
+        raise ValueError(f"{', '.join(missing)} does not exist")
+    return {arm: Path(given[arm]) for arm in ARMS}
+
+
+def use_trained(
+    trained: dict[str, Path], seed: int, root: Path
+) -> tuple[list[Path], dict[str, float]]:
+    """The given models, copied under the names the summary expects (no training time)."""
+    models, walls = [], {}
+    for arm, source in trained.items():
+        model = root / "models" / f"{arm}-seed{seed}.onnx"
         model.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, model)
         models.append(model)
-        paths.append(source)
         walls[model.stem] = float("nan")
-    args.trained_paths = paths
     return models, walls
 
 
@@ -319,6 +321,11 @@ def main(argv: list[str] | None = None) -> int:
         print("error: give --recovery-offsets or --recovery-yaw (else both arms are equal)",
               file=sys.stderr)  # fmt: skip
         return 2
+    try:
+        trained = trained_models(args)
+    except ValueError as exc:
+        print(f"error: --trained: {exc}", file=sys.stderr)
+        return 2
     if root.exists():
         if not args.force:
             print(f"error: {root} exists already: choose another --out or pass --force",
@@ -332,34 +339,26 @@ def main(argv: list[str] | None = None) -> int:
     summary: dict[str, Any] = {"settings": {k: str(v) if isinstance(v, Path) else v
                                             for k, v in vars(args).items()}}  # fmt: skip
     try:
-        if args.trained:
-            models, walls = use_trained(args, root)
-            doc = drive(args, root, models, log)
-            summary["results"] = summarise(args, doc, walls)
+        if trained:  # steps 1-2 were done elsewhere
+            models, walls = use_trained(trained, args.seeds[0], root)
             summary["trained"] = {
-                m.stem: str(p) for m, p in zip(models, args.trained_paths, strict=True)
+                m.stem: str(trained[arm]) for m, arm in zip(models, ARMS, strict=True)
             }
-            plot(summary, root / "recovery_benefit.png")
-            raise _Done
-        normal, everything = make_data(args, root, log)
-        summary["training_files"] = {"normal": len(normal), "recovery": len(everything)}
-        models, walls = [], {}
-        for seed in args.seeds:
-            for arm, files in (("normal", normal), ("recovery", everything)):
-                model, wall = train_and_export(args, root, arm, seed, files, log)
-                models.append(model)
-                walls[model.stem] = wall
+        else:
+            normal, everything = make_data(args, root, log)
+            summary["training_files"] = {"normal": len(normal), "recovery": len(everything)}
+            models, walls = [], {}
+            for seed in args.seeds:
+                for arm, files in (("normal", normal), ("recovery", everything)):
+                    model, wall = train_and_export(args, root, arm, seed, files, log)
+                    models.append(model)
+                    walls[model.stem] = wall
         doc = drive(args, root, models, log)
         summary["results"] = summarise(args, doc, walls)
         plot(summary, root / "recovery_benefit.png")
         code = 0
-    except _Done:
-        code = 0
     except StepFailed as exc:
         summary["failed"] = {"command": exc.command, "exit_status": exc.code, "log": exc.tail}
-        if exc.command == ["--trained"]:  # a usage error
-            print(f"error: --trained: {exc.tail}", file=sys.stderr)
-            return 2
         print(f"error: {exc.command[0]} failed (exit {exc.code}); see {log}", file=sys.stderr)
         code = 1
     atomic_write_text(root / "recovery_benefit.json", json.dumps(summary, indent=2) + "\n")
