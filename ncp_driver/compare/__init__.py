@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from ncp_driver.compare.errors import CompareError, CompareSettingsError, ModelUnusableError
 from ncp_driver.compare.ranking import rank
-from ncp_driver.compare.run import COMPARE_HTML, COMPARE_JSON, Request, compare, model_names
+from ncp_driver.compare.run import COMPARE_HTML, COMPARE_JSON, Request, compare
 from ncp_driver.compare.settings import DEFAULT_DRIVE_SEED, PAPER_LEVELS, CompareSettings
 
 __all__ = [
@@ -28,6 +28,5 @@ __all__ = [
     "ModelUnusableError",
     "Request",
     "compare",
-    "model_names",
     "rank",
 ]

@@ -14,7 +14,7 @@ import hashlib
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -42,8 +42,9 @@ from ncp_driver.runtime import PipelineConfig
 from ncp_driver.runtime.model import load_contract
 from ncp_driver.schemas import Active, Compare, CompareModel
 from ncp_driver.sim import EXPERT, Driver, SimError, open_driver
+from ncp_driver.sim.experiment import model_names
 
-__all__ = ["COMPARE_HTML", "COMPARE_JSON", "Request", "compare", "model_names"]
+__all__ = ["COMPARE_HTML", "COMPARE_JSON", "Request", "compare"]
 
 COMPARE_JSON = "compare.json"
 COMPARE_HTML = "compare.html"
@@ -63,17 +64,6 @@ class Request:
     force: bool = False
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     progress: bool = False
-
-
-def model_names(paths: Sequence[Path]) -> list[str]:
-    """The file stems, made unique (``-2``, ...) and never ``expert``."""
-    names: list[str] = []
-    for path in paths:
-        name = path.stem
-        while name in names or name == EXPERT:
-            name = f"{name}-{len(names) + 1}"
-        names.append(name)
-    return names
 
 
 class _Progress:

@@ -18,7 +18,7 @@ from ncp_driver.replay.cli import parse_params
 from ncp_driver.replay.noise import PAPER_NOISE_SEED
 from ncp_driver.schemas import Active
 from ncp_driver.sim.errors import SimSettingsError
-from ncp_driver.sim.experiment import EXPERT, Driver, RunTask, open_driver, run_all
+from ncp_driver.sim.experiment import EXPERT, Driver, RunTask, model_names, open_driver, run_all
 from ncp_driver.sim.loop import BagCamera
 from ncp_driver.sim.outputs import (
     ACTIVE_JSON,
@@ -220,16 +220,6 @@ def _settings(args: argparse.Namespace) -> SimSettings:
     )
 
 
-def _names(paths: list[Path]) -> list[str]:
-    names: list[str] = []
-    for path in paths:
-        name = path.stem
-        while name in names or name == EXPERT:
-            name = f"{name}-{len(names) + 1}"
-        names.append(name)
-    return names
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """``ncp-sim``; the exit status follows :mod:`ncp_driver.exitcodes`."""
     args = build_parser().parse_args(argv)
@@ -253,7 +243,7 @@ def _run(args: argparse.Namespace) -> None:
     # the command here, with the pipeline's reason.
     drivers = [
         open_driver(name, path, settings, pipeline)
-        for name, path in zip(_names(paths), paths, strict=True)
+        for name, path in zip(model_names(paths), paths, strict=True)
     ]
     if args.expert:
         drivers.append(Driver(EXPERT, None, None, 0.0, None))

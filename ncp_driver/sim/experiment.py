@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import os
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -33,10 +33,21 @@ from ncp_driver.synth.messages import camera_message
 from ncp_driver.synth.render import Renderer
 from ncp_driver.synth.vehicle import Vehicle
 
-__all__ = ["EXPERT", "Driver", "RunTask", "open_driver", "run_all"]
+__all__ = ["EXPERT", "Driver", "RunTask", "model_names", "open_driver", "run_all"]
 
 EXPERT = "expert"
 _COMPUTE_STEP_S = 0.005  # a measured compute time is rounded up to this (reproducible runs)
+
+
+def model_names(paths: Sequence[Path]) -> list[str]:
+    """The models' row names: the file stems, made unique (``-2``, ...) and never ``expert``."""
+    names: list[str] = []
+    for path in paths:
+        name = path.stem
+        while name in names or name == EXPERT:
+            name = f"{name}-{len(names) + 1}"
+        names.append(name)
+    return names
 
 
 @dataclass(frozen=True)
