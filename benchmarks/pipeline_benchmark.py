@@ -186,11 +186,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="intra-op threads (torch: same)")
     parser.add_argument("--frames", type=int, default=1000, help="timed frames per case")
     parser.add_argument("--warmup", type=int, default=100, help="untimed frames per case")
-    parser.add_argument("--memory-frames", type=int, default=10_000)
+    parser.add_argument(
+        "--memory-frames", type=int, default=10_000, help="frames of the memory check (>= 1000)"
+    )
     parser.add_argument("--model", type=Path, help="an exported model (default: export one)")
     parser.add_argument("--no-torch", action="store_true", help="skip the torch baseline")
     parser.add_argument("--fallback", action="store_true", help="allow provider fallback")
     args = parser.parse_args(argv)
+    if args.memory_frames < 1000:
+        parser.error("--memory-frames must be at least 1000 (RSS is compared after 1,000 frames)")
 
     config = PipelineConfig(
         providers=tuple(args.providers.split(",")),
@@ -255,6 +259,8 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 messages = [image_message(f, 0.0, encoding) for f in frames]
             stream = Stream(messages, frames, start=1000.0 + 1000.0 * case)
+            # Another camera: release the frame-size lock, as the node's reset service does.
+            pipe.reset_state("service")
             time_pipeline(pipe, stream, args.warmup)
             ours = time_pipeline(pipe, stream, args.frames)
             print(f"{name}")

@@ -24,7 +24,7 @@ from ncp_driver.modelcard.figures import (
 )
 from ncp_driver.modelcard.internals import internals_problems, internals_rows
 from ncp_driver.modelcard.page import WARNING, markdown
-from ncp_driver.modelcard.spec import describe_data, fill, render_departures
+from ncp_driver.modelcard.spec import describe_data, fill, render_departures, training_files
 from ncp_driver.modelcard.tolerance import (
     ATOL,
     CLOSED_LOOP_COUNT_TOLERANCE,
@@ -372,11 +372,14 @@ def write(
     if "train" in data:
         data = describe_data(data)
         listed = contract.training_data.get("train")
-        if isinstance(listed, list) and len(listed) != data["train"]["files"]:
+        files = training_files(data)
+        if isinstance(listed, list) and len(listed) != files:
+            dagger = data.get("dagger", {}).get("files")
             raise CardSpecError(
-                f"the spec's training data makes {data['train']['files']} files "
+                f"the spec's training data makes {files} files "
                 f"({len(data['train']['seeds'])} drives x (1 + {data['train']['views_per_drive']} "
-                f"views)); {model} was trained on {len(listed)}"
+                f"views){f' + {dagger} DAgger drives' if dagger else ''}); {model} was trained "
+                f"on {len(listed)}"
             )
     synapses = (contract.wiring.get("synapse_counts") or {}).get("total")
     doc: dict[str, Any] = {

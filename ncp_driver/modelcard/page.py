@@ -96,15 +96,28 @@ validation seeds {data["val_seeds"]}, {data["duration_s"]:g} s each at the paper
         else "no recovery views (validation stays like real data)"
     )
     crops = ", stored as the model's 200 x 78 crops" if train["preprocessed"] else ""
+    dagger = data.get("dagger")
+    on_policy, dagger_command = "", ""
+    if dagger:
+        seeds = dagger["road_seeds"]
+        levels = ", ".join(f"{v:g}" for v in dagger["noise_levels"])
+        on_policy = f"""
+On-policy drives (DAgger, docs/sim.md): {_n(dagger["files"], "drive")}. The model
+`{dagger["model"]}` (sha256 `{dagger["model_sha256"][:16]}`{", " + dagger["model_note"] if dagger["model_note"] else ""})
+drove roads {seeds[0]}-{seeds[-1]} ({dagger["road_m"]:g} m each) in `ncp-sim` at input noise
+{levels}; every camera frame it received is labelled with the reference driver's curvature back
+to the lane centre from the car's actual pose."""
+        dagger_command = "\n" + dagger["command"]
     return f"""## Data
 Synthetic drives from `ncp-synth` (no private data), {train["duration_s"]:g} s each at
 {train["size"][0]} x {train["size"][1]}, {train["camera_hz"]:g} Hz{crops}.
 Training: {_n(len(train["seeds"]), "drive")} (seeds {train_seeds}), {recovery}:
 {_n(train["files"], "file")}. Validation: {_n(len(val["seeds"]), "drive")} (seeds {val_seeds}), {val_views}.
+{on_policy}
 
 ```bash
 {_loop(train)}
-{_loop(val)}
+{_loop(val)}{dagger_command}
 ```
 """
 

@@ -7,6 +7,9 @@ against the checkpoint and the exported file and copies it, completed, into the 
   each drive's seed goes, and the ``seeds``. The card adds what the command implies (the
   recovery views per drive, the files, the duration), parsed by ``ncp-synth``'s own parser;
   ``verify`` regenerates the validation drives by running the very command.
+- ``training.data.dagger`` (optional): on-policy drives, an ``ncp-sim --dagger`` command and the
+  ``model_sha256`` of the model that drove (``ncp_driver.sim.dagger``); parsed by ncp-sim's
+  parser, which gives the roads, noise levels and file count.
 - ``training.command``: the ``ncp-train`` command, with ``{epochs}``, ``{lr}`` (any field of
   the checkpoint's config) filled in from the checkpoint, never hard-coded.
 - ``training.departures``: each way the run departs from the paper's recipe, ``field`` (the
@@ -35,11 +38,13 @@ __all__ = [
     "render_departures",
     "synth_arguments",
     "synth_drive",
+    "training_files",
     "unexplained_departures",
 ]
 
 SEED_PLACEHOLDER = "SEED"
 SYNTH = "ncp-synth"
+SIM = "ncp-sim"
 # The training settings that make the paper's recipe (TrainConfig's defaults, active protocol);
 # paths, devices and workers do not.
 RECIPE_FIELDS = (
@@ -127,18 +132,59 @@ def _describe(block: Mapping[str, Any], role: str) -> dict[str, Any]:
     }
 
 
+def _describe_dagger(block: Mapping[str, Any]) -> dict[str, Any]:
+    """An on-policy block: the ``ncp-sim --dagger`` command and the model that drove."""
+    from ncp_driver.sim.cli import build_parser
+
+    command, sha256 = str(block.get("command", "")), str(block.get("model_sha256", ""))
+    tokens = shlex.split(command)
+    if not tokens or tokens[0] != SIM:
+        raise CardSpecError(f"training.data.dagger: {command!r} must start with {SIM}")
+    try:
+        args = build_parser().parse_args(tokens[1:])
+    except SystemExit:  # argparse has printed why
+        raise CardSpecError(f"{SIM} refuses the DAgger command {command!r}") from None
+    if args.dagger is None or len(args.model) != 1:
+        raise CardSpecError(
+            f"training.data.dagger: {command!r} must name one --model and a --dagger folder"
+        )
+    if len(sha256) != 64:
+        raise CardSpecError(
+            "training.data.dagger must give 'model_sha256', the SHA-256 of the model that drove"
+        )
+    return {
+        "command": command,
+        "model": str(args.model[0]),
+        "model_sha256": sha256,
+        "model_note": str(block.get("model_note", "")),
+        "road_seeds": list(range(args.seed, args.seed + args.roads)),
+        "road_m": float(args.road_m),
+        "noise_levels": [float(v) for v in args.noise_std],
+        "files": args.roads * len(args.noise_std),
+    }
+
+
 def describe_data(data: Mapping[str, Any]) -> dict[str, Any]:
-    """The spec's data block completed with what its commands imply (checked by ncp-synth)."""
+    """The spec's data block completed with what its commands imply (checked by ncp-synth,
+    and an optional on-policy ``dagger`` block by ncp-sim's parser)."""
     if "train" not in data or "val" not in data:
         raise CardSpecError(
             "training.data must give 'train' and 'val', each an ncp-synth command with "
             f"{SEED_PLACEHOLDER} and its seeds (models/README.md)"
         )
-    return {
+    out = {
         "generator": SYNTH,
         "train": _describe(data["train"], "train"),
         "val": _describe(data["val"], "val"),
     }
+    if "dagger" in data:
+        out["dagger"] = _describe_dagger(data["dagger"])
+    return out
+
+
+def training_files(data: Mapping[str, Any]) -> int:
+    """How many drive files a completed data block trains on (drives, views, DAgger runs)."""
+    return int(data["train"]["files"]) + int(data.get("dagger", {}).get("files", 0))
 
 
 def fill(template: str, config: Mapping[str, Any], where: str) -> str:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from ncp_driver.models import default_model_path
 from ncp_driver.replay.cli import parse_params
 from ncp_driver.replay.noise import PAPER_NOISE_SEED
 from ncp_driver.schemas import Active
+from ncp_driver.sim.dagger import dagger_file
 from ncp_driver.sim.errors import SimSettingsError
 from ncp_driver.sim.experiment import EXPERT, Driver, RunTask, model_names, open_driver, run_all
 from ncp_driver.sim.loop import BagCamera
@@ -177,6 +179,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="a pipeline setting, as the node's parameter (repeatable)",
     )
+    p.add_argument(
+        "--dagger",
+        type=Path,
+        metavar="DIR",
+        help="also write every model run's camera frames, cropped as the model crops them and "
+        "labelled by the reference driver's law from the car's actual pose, as training drives "
+        "into the new directory DIR (on-policy aggregation, DAgger; docs/sim.md)",
+    )
     p.add_argument("--json", action="store_true", help="print active.json to stdout")
     prog = p.add_mutually_exclusive_group()
     prog.add_argument("--progress", dest="progress", action="store_true", default=None)
@@ -233,7 +243,7 @@ def _run(args: argparse.Namespace) -> None:
     if args.jobs < 1:
         raise SimSettingsError(f"--jobs {args.jobs} must be >= 1")
     _check_bag_size(args, settings)
-    check_new([args.out], args.force)
+    check_new([args.out, *([args.dagger] if args.dagger else [])], args.force)
     pipeline = parse_params(args.param)
     paths = list(args.model) or ([] if args.expert else [default_model_path()])
     for path in paths:
@@ -245,6 +255,8 @@ def _run(args: argparse.Namespace) -> None:
         open_driver(name, path, settings, pipeline)
         for name, path in zip(model_names(paths), paths, strict=True)
     ]
+    if args.dagger is not None and not drivers:
+        raise SimSettingsError("--dagger needs a --model: the expert's runs see no frames")
     if args.expert:
         drivers.append(Driver(EXPERT, None, None, 0.0, None))
     doc, timing = _simulate(args, settings, drivers)
@@ -260,7 +272,7 @@ def _simulate(
     camera = None
     if args.bag_camera != "none":
         camera = BagCamera(every=args.bag_camera_every, compressed=args.bag_camera == "jpeg")
-    with atomic_dir(args.out, args.force) as tmp:
+    with atomic_dir(args.out, args.force) as tmp, _dagger_dir(args) as dagger:
         tasks = []
         for driver in drivers:
             levels = [None] if driver.path is None else list(settings.noise_levels)
@@ -271,7 +283,14 @@ def _simulate(
                         if args.no_bags
                         else tmp / BAGS_DIR / bag_file(driver.name, level, seed, args.bag_storage)
                     )
-                    tasks.append(RunTask(driver, level, seed, bag, camera, args.bag_storage))
+                    visited = (
+                        dagger / dagger_file(driver.name, level, seed)
+                        if dagger is not None and level is not None
+                        else None
+                    )
+                    tasks.append(
+                        RunTask(driver, level, seed, bag, camera, args.bag_storage, visited)
+                    )
         if not args.no_bags:
             (tmp / BAGS_DIR).mkdir()
         show = sys.stderr.isatty() if args.progress is None else args.progress
@@ -296,9 +315,23 @@ def _simulate(
         atomic_write_text(tmp / ACTIVE_JSON, doc.dumps())
         write_json(tmp / TRACKS_JSON, {"tracks": tracks})
         timing = {"runs": timings, "jobs": args.jobs}
+        if dagger is not None:
+            frames = sum(r["dagger_frames"] for r in results)
+            files = sum(1 for t in tasks if t.dagger is not None)
+            timing["dagger"] = {"dir": str(args.dagger), "drives": files, "frames": frames}
         write_json(tmp / TIMING_JSON, timing)
         write_plot(doc, tmp / ACTIVE_PNG)
     return doc, timing
+
+
+@contextlib.contextmanager
+def _dagger_dir(args: argparse.Namespace) -> Iterator[Path | None]:
+    """The DAgger drives' folder (atomic, as ``--out``), or None without ``--dagger``."""
+    if args.dagger is None:
+        yield None
+        return
+    with atomic_dir(args.dagger, args.force) as tmp:
+        yield tmp
 
 
 def _check_bag_size(args: argparse.Namespace, settings: SimSettings) -> None:
@@ -354,6 +387,9 @@ def _summary(doc: Active, timing: dict[str, Any], out: Path) -> str:
             f"speed: {min(factors):.1f}x to {max(factors):.1f}x real time per drive "
             f"({timing['jobs']} process(es))"
         )
+    if "dagger" in timing:
+        d = timing["dagger"]
+        lines.append(f"wrote {d['drives']} DAgger drives ({d['frames']} frames) to {d['dir']}")
     lines.append(f"wrote {out}")
     return "\n".join(lines)
 

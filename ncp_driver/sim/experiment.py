@@ -25,6 +25,7 @@ from ncp_driver.errors import NcpDriverError
 from ncp_driver.exitcodes import PROBLEM, exit_code
 from ncp_driver.runtime import PipelineConfig, SteeringPipeline
 from ncp_driver.sim.bag import as_drive, write_run_bag
+from ncp_driver.sim.dagger import DaggerWriter
 from ncp_driver.sim.errors import ModelRefusedError
 from ncp_driver.sim.figures import run_figures
 from ncp_driver.sim.loop import BagCamera, drive_closed_loop, make_world
@@ -115,6 +116,7 @@ class RunTask:
     bag: Path | None
     bag_camera: BagCamera | None
     bag_storage: str = "mcap"  # or "sqlite3"
+    dagger: Path | None = None  # write the visited frames here as a training drive (DAgger)
 
 
 def _run(task: RunTask, settings: SimSettings) -> dict[str, Any]:
@@ -129,15 +131,27 @@ def _drive(task: RunTask, settings: SimSettings) -> dict[str, Any]:
     store = make_typestore()
     driver = task.driver
     pipeline = SteeringPipeline(driver.pipeline) if driver.pipeline is not None else None
-    record = drive_closed_loop(
-        world,
-        settings,
-        pipeline,
-        task.noise_std or 0.0,
-        driver.compute_s,
-        store,
-        task.bag_camera if task.bag is not None else None,
-    )
+    noise = task.noise_std or 0.0
+    camera = task.bag_camera if task.bag is not None else None
+    dagger_frames = 0
+    if task.dagger is not None and pipeline is not None:
+        run = {
+            "model": driver.name,
+            "sha256": driver.sha256,
+            "noise_std": noise,
+            "noise_seed": settings.noise_seed,
+            "road_seed": task.road_seed,
+            "compute_s": driver.compute_s,
+        }
+        with DaggerWriter(task.dagger, world, pipeline.spec, run) as sink:
+            record = drive_closed_loop(
+                world, settings, pipeline, noise, driver.compute_s, store, camera, sink
+            )
+        dagger_frames = sink.frames
+    else:
+        record = drive_closed_loop(
+            world, settings, pipeline, noise, driver.compute_s, store, camera
+        )
     figures = run_figures(record, settings.mode_hz, settings.odometry_hz)
     counts: dict[str, int] = {}
     if task.bag is not None:
@@ -167,7 +181,13 @@ def _drive(task: RunTask, settings: SimSettings) -> dict[str, Any]:
             else None
         ),
     }
-    return {"figures": figures, "bag_counts": counts, "track": track, "timing": timing}
+    return {
+        "figures": figures,
+        "bag_counts": counts,
+        "track": track,
+        "timing": timing,
+        "dagger_frames": dagger_frames,
+    }
 
 
 def run_all(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,7 +39,19 @@ from ncp_driver.synth.render import Renderer
 from ncp_driver.synth.road import Road, make_road
 from ncp_driver.synth.vehicle import MAX_CURVATURE, START_S, Vehicle, VehicleState
 
-__all__ = ["BagCamera", "FrameRecord", "RunRecord", "World", "drive_closed_loop", "make_world"]
+__all__ = [
+    "BagCamera",
+    "FrameRecord",
+    "FrameSink",
+    "RunRecord",
+    "World",
+    "drive_closed_loop",
+    "make_world",
+]
+
+# Called with every camera frame a model's pipeline receives: its stamp (ns), the car's state
+# at the frame and the rendered pixels (e.g. ncp_driver.sim.dagger.DaggerWriter).
+FrameSink = Callable[[int, VehicleState, np.ndarray], None]
 
 _ROAD_MARGIN_M = 350.0  # road beyond the end of the drive: what the camera sees, look-ahead
 
@@ -172,8 +185,14 @@ def drive_closed_loop(
     compute_s: float,
     typestore: Any,
     bag_camera: BagCamera | None = None,
+    on_frame: FrameSink | None = None,
 ) -> RunRecord:
-    """Drive ``world``'s road once: ``pipeline`` steers (None: the expert, the synthetic driver)."""
+    """Drive ``world``'s road once: ``pipeline`` steers (None: the expert, the synthetic driver).
+
+    ``on_frame`` (with a pipeline only) gets every frame the pipeline gets, before it does.
+    """
+    if on_frame is not None and pipeline is None:
+        raise SimError("on_frame needs a model's pipeline: the expert does not look at frames")
     begin = time.perf_counter()
     cfg = world.config
     vehicle = Vehicle(cfg, world.road)
@@ -223,6 +242,8 @@ def drive_closed_loop(
         assert renderer is not None
         stamp_ns = start_ns + t_ns
         rgb = renderer.render_pose(state.pose, t_ns * 1e-9, i)
+        if on_frame is not None:
+            on_frame(stamp_ns, state, rgb)
         if pilot is not None:
             msg = camera_message(typestore, rgb, stamp_ns, i).msg
             result = pilot.frame(msg, stamp_ns * 1e-9, auto, state.speed)

@@ -14,7 +14,7 @@ Each view of a drive is one more drive in the paper's HDF5 layout (same stamps, 
 count), so a recurrent model sees it as a coherent sequence. The shift is held for the whole
 drive (a side camera): the car in the frames does not actually come back. That is the
 limitation PilotNet's side cameras share; on-policy aggregation (DAgger: run the model in
-closed loop, label the visited states with this law) is the next step and not built here.
+closed loop, label the visited states with this law) is :mod:`ncp_driver.sim.dagger`.
 """
 
 from __future__ import annotations

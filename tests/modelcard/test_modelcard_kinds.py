@@ -202,6 +202,29 @@ def test_write_refuses_a_checkpoint_the_model_was_not_exported_from(
         other.unlink()
 
 
+def test_a_dagger_block_counts_its_runs_and_names_the_model_that_drove() -> None:
+    from ncp_driver.modelcard.spec import training_files
+
+    sha = "ab" * 32
+    base = {
+        "train": {"command": "ncp-synth --out d/sSEED.h5 --seed SEED --format h5", "seeds": [1, 2]},
+        "val": {"command": "ncp-synth --out v/sSEED.h5 --seed SEED --format h5", "seeds": [3]},
+    }
+    command = "ncp-sim --model m.onnx --roads 3 --road-m 500 --seed 110 --noise-std 0 0.2 --out o"
+    data = describe_data(
+        {**base, "dagger": {"command": f"{command} --dagger d", "model_sha256": sha}}
+    )
+    assert data["dagger"]["road_seeds"] == [110, 111, 112]
+    assert data["dagger"]["noise_levels"] == [0.0, 0.2] and data["dagger"]["files"] == 6
+    assert training_files(data) == 2 + 6 and training_files(describe_data(base)) == 2
+    with pytest.raises(CardSpecError, match="must name one --model and a --dagger folder"):
+        describe_data({**base, "dagger": {"command": command, "model_sha256": sha}})
+    with pytest.raises(CardSpecError, match="model_sha256"):
+        describe_data({**base, "dagger": {"command": f"{command} --dagger d"}})
+    with pytest.raises(CardSpecError, match="must start with ncp-sim"):
+        describe_data({**base, "dagger": {"command": "ncp-synth --dagger d", "model_sha256": sha}})
+
+
 def test_the_committed_specs_state_the_recovery_recipe() -> None:
     """Every kind's spec parses with ncp-synth's parser: 8 drives with 8 views, 2 plain ones."""
     from ncp_driver.models import MODELS_DIR
