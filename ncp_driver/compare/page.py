@@ -48,7 +48,7 @@ def _num(value: float | int | None, spec: str = ".3g") -> str:
 def _spread(s: Spread | None, spec: str = ".3g") -> str:
     if s is None or s.mean is None:
         return '<span class="na">n/a</span>'
-    return f"{s.mean:{spec}} ± {(s.std or 0.0):{spec}}"
+    return f"{s.mean:{spec}} ± {(s.std or 0.0):.2g}"  # the spread to 2 digits, never "0.0000"
 
 
 def _table(
@@ -130,7 +130,7 @@ def _summary_table(doc: Compare) -> str:
             _e(m.kind),
             _num(m.size.parameters, ","),
             _num(m.size.synapses, ","),
-            _spread(m.passive.mae if m.passive else None, ".4f"),
+            _spread(m.passive.mae if m.passive else None, ".3g"),
             _spread(m.passive.corr if m.passive else None, ".3f"),
         ]
         row += [_per_km(_result(doc, (m.name, v))) for v in shown]

@@ -102,6 +102,7 @@ validation seeds {data["val_seeds"]}, {data["duration_s"]:g} s each at the paper
         seeds = dagger["road_seeds"]
         levels = ", ".join(f"{v:g}" for v in dagger["noise_levels"])
         on_policy = f"""
+
 On-policy drives (DAgger, docs/sim.md): {_n(dagger["files"], "drive")}. The model
 `{dagger["model"]}` (sha256 `{dagger["model_sha256"][:16]}`{", " + dagger["model_note"] if dagger["model_note"] else ""})
 drove roads {seeds[0]}-{seeds[-1]} ({dagger["road_m"]:g} m each) in `ncp-sim` at input noise
@@ -112,8 +113,7 @@ to the lane centre from the car's actual pose."""
 Synthetic drives from `ncp-synth` (no private data), {train["duration_s"]:g} s each at
 {train["size"][0]} x {train["size"][1]}, {train["camera_hz"]:g} Hz{crops}.
 Training: {_n(len(train["seeds"]), "drive")} (seeds {train_seeds}), {recovery}:
-{_n(train["files"], "file")}. Validation: {_n(len(val["seeds"]), "drive")} (seeds {val_seeds}), {val_views}.
-{on_policy}
+{_n(train["files"], "file")}. Validation: {_n(len(val["seeds"]), "drive")} (seeds {val_seeds}), {val_views}.{on_policy}
 
 ```bash
 {_loop(train)}
@@ -146,13 +146,15 @@ def _wall_time(doc: Mapping[str, Any]) -> str:
 def _training(doc: Mapping[str, Any]) -> str:
     training = doc["training"]
     best = training["exported_epoch"]
+    log = (training.get("wall_time") or {}).get("log")
+    losses = f"each epoch's losses: `{log}`" if log else "the run's `log.csv` has each epoch's"
     return f"""## Training
 ```
 {training["command"]}
 ```
-Seed {training["seed"]}; {_n(training["epochs"], "epoch")}; exported from epoch {best["epoch"]:.0f}, the one of
-lowest validation loss: train loss {best["train_loss"]:.4g}, validation loss {best["val_loss"]:.4g},
-validation MAE {best["val_mae_inverse_r"]:.5f} 1/m (torch).
+Seed {training["seed"]}; {_n(training["epochs"], "epoch")}; exported from epoch {best["epoch"]:.0f} ({losses}):
+train loss {best["train_loss"]:.4g}, validation loss
+{best["val_loss"]:.4g}, validation MAE {best["val_mae_inverse_r"]:.5f} 1/m (torch).
 {_wall_time(doc)}
 {_departures(doc)}"""
 
