@@ -33,7 +33,7 @@ from ncp_driver.compare.page import render_page
 from ncp_driver.compare.passive import DriveRun, fold_figures, run_drive
 from ncp_driver.compare.ranking import rank
 from ncp_driver.compare.settings import CompareSettings
-from ncp_driver.compare.size import card_path, model_size, read_card
+from ncp_driver.compare.size import card_path, model_size, read_card, training_note
 from ncp_driver.compare.smoothness import closed_loop_trace, lipschitz, no_state_note
 from ncp_driver.errors import NcpDriverError
 from ncp_driver.exitcodes import OK, PROBLEM
@@ -248,7 +248,14 @@ def compare(request: Request, log: Callable[[str], None] = print) -> tuple[Compa
         active, source = _active(request, columns, given, progress)
         models = [_model(c) for c in columns]
         errors = [f"{m.name}: {e}" for m in models for e in m.errors]
-        notes = []
+        notes = [
+            training_note(
+                [
+                    (m.name, read_card(c.path, m.sha256))
+                    for c, m in zip(columns, models, strict=True)
+                ]
+            )
+        ]
         if request.sim is not None:
             notes.append(
                 f"The closed-loop figures are read from {request.sim} (an earlier ncp-sim run), "

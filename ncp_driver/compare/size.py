@@ -19,7 +19,7 @@ import numpy as np
 from ncp_driver.contract import ModelContract
 from ncp_driver.schemas import CompareSize
 
-__all__ = ["card_path", "model_size", "read_card"]
+__all__ = ["card_path", "model_size", "read_card", "training_note"]
 
 
 def card_path(model: Path) -> Path:
@@ -39,6 +39,30 @@ def read_card(model: Path, sha256: str) -> dict[str, Any] | None:
     if not isinstance(doc, dict) or doc.get("sha256") != sha256:
         return None
     return doc
+
+
+def training_note(cards: list[tuple[str, dict[str, Any] | None]]) -> str:
+    """How each model was trained, from its card: training seed, epochs, the exported epoch.
+
+    ``cards``: (model name, its card or None). The page says how many training seeds stand
+    behind each model (one, for a committed model), so nobody reads one seed as a kind's result.
+    """
+    parts = []
+    for name, card in cards:
+        training = (card or {}).get("training") or {}
+        if not training:
+            parts.append(f"{name}: no card, training unknown")
+            continue
+        exported = (training.get("exported_epoch") or {}).get("epoch")
+        parts.append(
+            f"{name}: seed {training.get('seed')}, {training.get('epochs')} epochs"
+            + (f" (exported epoch {exported:g})" if isinstance(exported, (int, float)) else "")
+        )
+    return (
+        "Training, from the models' cards: one training seed per model ("
+        + "; ".join(parts)
+        + "). One seed cannot show how much a kind's figures vary from seed to seed."
+    )
 
 
 def _initializer_count(model: Path) -> int:

@@ -13,7 +13,7 @@ from compare_helpers import SMALL, Compared, run_compare
 
 from ncp_driver.compare import COMPARE_HTML, COMPARE_JSON
 from ncp_driver.compare.cli import cards_without_model, default_models
-from ncp_driver.compare.size import model_size, read_card
+from ncp_driver.compare.size import model_size, read_card, training_note
 from ncp_driver.runtime.model import load_contract
 from ncp_driver.schemas import Compare
 
@@ -97,3 +97,11 @@ def test_the_default_models_are_those_with_a_card_and_the_card_counts_parameters
     size = model_size(tmp_path / "ncp.onnx", load_contract(ncp_onnx), found, None)
     assert (size.parameters, size.parameters_source) == (12345, "model card")
     assert read_card(tmp_path / "ncp.onnx", "0" * 64) is None  # a card of another file
+
+
+def test_the_page_says_how_many_training_seeds_stand_behind_each_model() -> None:
+    card = {"training": {"seed": 7, "epochs": 6, "exported_epoch": {"epoch": 6.0}}}
+    note = training_note([("ncp", card), ("other", None)])
+    assert "one training seed per model" in note
+    assert "ncp: seed 7, 6 epochs (exported epoch 6)" in note
+    assert "other: no card, training unknown" in note
