@@ -174,6 +174,14 @@ def _closed_loop(doc: Mapping[str, Any], key: str) -> str:
     km = spec["roads"] * spec.get("road_m", 1000.0) / 1000.0
     last = spec["seed"] + spec["roads"] - 1
     clean = next((r for r in closed["figures"] if r["noise_std"] == 0), None)
+    levels = [float(r["noise_std"]) for r in closed["figures"]]
+    noise = (
+        "without input noise"
+        if levels == [0.0]
+        else "at input noise std " + ", ".join(f"{v:g}" for v in levels) + " (the paper's levels)"
+        if levels == [0.0, 0.1, 0.2, 0.25, 0.3]
+        else "at input noise std " + ", ".join(f"{v:g}" for v in levels)
+    )
     summary = ""
     if held_out and clean is not None:
         low, high = clean["takeovers_per_km_95"]
@@ -195,7 +203,7 @@ def _closed_loop(doc: Mapping[str, Any], key: str) -> str:
     return f"""{title}
 The model steers a simulated car through the on-car pipeline on {_n(spec["roads"], "procedural road")}
 (seeds {spec["seed"]}-{last}, {spec.get("road_m", 1000.0):g} m each, {km:g} km in all, none of them a
-training road), with input noise of the paper's levels; a virtual safety driver takes over when
+training road), {noise}; a virtual safety driver takes over when
 the car leaves its lane (docs/sim.md). Actuator: 0.1 s delay + {spec["compute_s"]:g} s compute time,
 0.2 s lag. {status} `{closed["command"]}`
 
