@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,11 +12,10 @@ from ncp_driver.compare.run import COMPARE_HTML, Request, compare
 from ncp_driver.compare.settings import DEFAULT_DRIVE_SEED, PAPER_LEVELS, CompareSettings
 from ncp_driver.exitcodes import EPILOG, run_command
 from ncp_driver.models import MODELS_DIR
-from ncp_driver.replay.cli import parse_params
-from ncp_driver.replay.noise import PAPER_NOISE_SEED
+from ncp_driver.replay.cli import add_param_option, parse_params
 from ncp_driver.schemas import Compare
-from ncp_driver.sim import DEFAULT_ROAD_SEED, SimSettings
-from ncp_driver.sim.cli import parse_compute_delay, parse_frame_size
+from ncp_driver.sim import SimSettings
+from ncp_driver.sim.cli import add_camera_options, add_road_options, parse_compute_delay
 from ncp_driver.sim.errors import SimSettingsError
 
 __all__ = ["build_parser", "default_models", "main"]
@@ -68,38 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--drive-s", type=float, default=30.0, help="length of a generated drive, s (default 30)"
     )
     active = p.add_argument_group("active test (ncp-sim)")
-    active.add_argument(
-        "--noise-std",
-        type=float,
-        nargs="+",
-        default=list(PAPER_LEVELS),
-        metavar="STD",
-        help="input noise levels (default the paper's: 0 0.1 0.2 0.25 0.3)",
-    )
-    active.add_argument("--noise-seed", type=int, default=PAPER_NOISE_SEED)
-    active.add_argument("--roads", type=int, default=3, help="roads per noise level (default 3)")
-    active.add_argument(
-        "--road-m", type=float, default=500.0, help="length driven per road, m (default 500)"
-    )
-    active.add_argument(
-        "--seed",
-        type=int,
-        default=DEFAULT_ROAD_SEED,
-        help=f"the road set: roads SEED, SEED+1, ... (default {DEFAULT_ROAD_SEED})",
-    )
-    active.add_argument(
-        "--compute-delay",
-        default="auto",
-        metavar="S|auto",
-        help="the pipeline's compute time added to the actuator delay (auto: measured per "
-        "model, as ncp-sim does)",
-    )
-    active.add_argument(
-        "--jobs",
-        type=int,
-        default=os.cpu_count() or 1,
-        help="parallel closed-loop drives (default: the core count)",
-    )
+    add_road_options(active, noise_std=PAPER_LEVELS, road_m=500.0)
     active.add_argument("--no-expert", action="store_true", help="leave out the expert row")
     active.add_argument(
         "--sim",
@@ -117,21 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=200,
         help="frames timed per model (median and p90, as the model cards; default 200)",
     )
-    p.add_argument(
-        "--size",
-        type=parse_frame_size,
-        default=(1208, 1920),
-        metavar="HxW",
-        help="the simulator's camera frame (default 1208x1920, the default model's frames)",
-    )
-    p.add_argument("--render-scale", type=float, default=0.4)
-    p.add_argument(
-        "--param",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="a pipeline setting, as the node's parameter (repeatable)",
-    )
+    add_camera_options(p)
+    add_param_option(p)
     p.add_argument("--json", action="store_true", help="print compare.json to stdout")
     prog = p.add_mutually_exclusive_group()
     prog.add_argument("--progress", dest="progress", action="store_true", default=None)

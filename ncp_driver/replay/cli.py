@@ -53,6 +53,18 @@ def parse_params(items: Sequence[str]) -> PipelineConfig:
     return PipelineConfig.from_mapping(values)
 
 
+def add_param_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """``--param NAME=VALUE`` (repeatable): a pipeline setting; :func:`parse_params` reads it."""
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a pipeline setting, as the node's parameter of that name (repeatable), e.g. "
+        "wheelbase_m=2.9 manual_mode=shadow max_curvature=0.1",
+    )
+
+
 def add_replay_options(parser: argparse.ArgumentParser) -> None:
     """The options that say how a recording is replayed: ncp-replay's, also ncp-eval's."""
     parser.add_argument(
@@ -72,14 +84,7 @@ def add_replay_options(parser: argparse.ArgumentParser) -> None:
         help="frames per batch of the conv head (default 1: the car's own model, frame by "
         "frame; e.g. 64 where batching pays, such as a GPU; the results are the same)",
     )
-    parser.add_argument(
-        "--param",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="a pipeline setting, as the node's parameter of that name (repeatable), e.g. "
-        "wheelbase_m=2.9 manual_mode=shadow max_curvature=0.1",
-    )
+    add_param_option(parser)
     topics = parser.add_argument_group("topics (found by message type when not given)")
     topics.add_argument("--camera", help="Image or CompressedImage topic")
     topics.add_argument("--auto", help="auto-mode Bool topic (or TOPIC:FIELD)")

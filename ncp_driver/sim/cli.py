@@ -15,7 +15,7 @@ from ncp_driver.bags.output import atomic_dir, check_new
 from ncp_driver.errors import MissingInputError
 from ncp_driver.exitcodes import EPILOG, run_command
 from ncp_driver.models import default_model_path
-from ncp_driver.replay.cli import parse_params
+from ncp_driver.replay.cli import add_param_option, parse_params
 from ncp_driver.replay.noise import PAPER_NOISE_SEED
 from ncp_driver.schemas import Active
 from ncp_driver.sim.dagger import dagger_file
@@ -36,7 +36,14 @@ from ncp_driver.sim.outputs import (
 )
 from ncp_driver.sim.settings import DEFAULT_ROAD_SEED, SimSettings
 
-__all__ = ["build_parser", "main", "parse_compute_delay", "parse_frame_size"]
+__all__ = [
+    "add_camera_options",
+    "add_road_options",
+    "build_parser",
+    "main",
+    "parse_compute_delay",
+    "parse_frame_size",
+]
 
 _RAW_BAG_LIMIT = 2e9  # bytes of raw frames one run may hold before its bag is written
 
@@ -48,6 +55,63 @@ def parse_frame_size(text: str) -> tuple[int, int]:
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not HEIGHTxWIDTH, e.g. 1208x1920") from None
     return h, w
+
+
+def add_road_options(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup,
+    noise_std: Sequence[float],
+    road_m: float,
+) -> None:
+    """The closed loop's road set, noise levels, compute delay and processes: ncp-sim's
+    options, also ncp-compare's (with its own defaults); :func:`_settings` reads them."""
+    parser.add_argument(
+        "--noise-std",
+        type=float,
+        nargs="+",
+        default=list(noise_std),
+        metavar="STD",
+        help="input noise levels on the [0, 1] image, one closed-loop run each "
+        f"(default {' '.join(f'{v:g}' for v in noise_std)}; the paper: 0 0.1 0.2 0.25 0.3)",
+    )
+    parser.add_argument("--noise-seed", type=int, default=PAPER_NOISE_SEED)
+    parser.add_argument("--roads", type=int, default=3, help="number of roads (default 3)")
+    parser.add_argument(
+        "--road-m",
+        type=float,
+        default=road_m,
+        help=f"length driven per road, m (default {road_m:g})",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=DEFAULT_ROAD_SEED,
+        help=f"the road set: roads SEED, SEED+1, ... (default {DEFAULT_ROAD_SEED})",
+    )
+    parser.add_argument(
+        "--compute-delay",
+        default="auto",
+        metavar="S|auto",
+        help="the pipeline's compute time added to the actuator delay (auto: measured per "
+        "model at start, median rounded up to 5 ms)",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="parallel closed-loop drives, one process each (default: the core count)",
+    )
+
+
+def add_camera_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """The simulated camera's frame size and render scale (ncp-sim's, also ncp-compare's)."""
+    parser.add_argument(
+        "--size",
+        type=parse_frame_size,
+        default=(1208, 1920),
+        metavar="HxW",
+        help="camera frame size (default 1208x1920, as the default model's training frames)",
+    )
+    parser.add_argument("--render-scale", type=float, default=0.4)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,32 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="add the reference driver (the synthetic human) as a row",
     )
-    p.add_argument(
-        "--noise-std",
-        type=float,
-        nargs="+",
-        default=[0.0],
-        metavar="STD",
-        help="input noise levels on the [0, 1] image, one closed-loop run each "
-        "(the paper: 0 0.1 0.2 0.25 0.3); 0 = noise-free",
-    )
-    p.add_argument("--noise-seed", type=int, default=PAPER_NOISE_SEED)
-    p.add_argument("--roads", type=int, default=3, help="number of roads (default 3)")
-    p.add_argument("--road-m", type=float, default=1000.0, help="length driven per road, m")
-    p.add_argument(
-        "--seed",
-        type=int,
-        default=DEFAULT_ROAD_SEED,
-        help=f"the road set: roads SEED, SEED+1, ... (default {DEFAULT_ROAD_SEED})",
-    )
+    add_road_options(p, noise_std=(0.0,), road_m=1000.0)
     p.add_argument("--out", type=Path, required=True, help="new output directory")
     p.add_argument("--force", action="store_true", help="replace an existing --out")
-    p.add_argument(
-        "--jobs",
-        type=int,
-        default=os.cpu_count() or 1,
-        help="parallel processes (default: the core count)",
-    )
     act = p.add_argument_group("actuator")
     act.add_argument(
         "--actuator-delay",
@@ -114,13 +155,6 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.2,
         metavar="S",
         help="first-order lag of the steering (0.2 s)",
-    )
-    act.add_argument(
-        "--compute-delay",
-        default="auto",
-        metavar="S|auto",
-        help="the pipeline's compute time added to the delay (auto: measured "
-        "at start, median rounded up to 5 ms)",
     )
     safety = p.add_argument_group("safety driver")
     safety.add_argument("--car-width", type=float, default=1.8, metavar="M")
@@ -146,14 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="manual time after a takeover before re-engaging (3 s)",
     )
     cam = p.add_argument_group("camera")
-    cam.add_argument(
-        "--size",
-        type=parse_frame_size,
-        default=(1208, 1920),
-        metavar="HxW",
-        help="camera frame size (default 1208x1920, as the default model's training frames)",
-    )
-    cam.add_argument("--render-scale", type=float, default=0.4)
+    add_camera_options(cam)
     cam.add_argument("--camera-hz", type=float, default=15.0)
     cam.add_argument(
         "--full-frames",
@@ -172,13 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="every N-th frame the model saw into the bag (default 5: 3 Hz at 15 Hz)",
     )
-    p.add_argument(
-        "--param",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="a pipeline setting, as the node's parameter (repeatable)",
-    )
+    add_param_option(p)
     p.add_argument(
         "--dagger",
         type=Path,
@@ -316,9 +337,9 @@ def _simulate(
         write_json(tmp / TRACKS_JSON, {"tracks": tracks})
         timing = {"runs": timings, "jobs": args.jobs}
         if dagger is not None:
-            frames = sum(r["dagger_frames"] for r in results)
-            files = sum(1 for t in tasks if t.dagger is not None)
-            timing["dagger"] = {"dir": str(args.dagger), "drives": files, "frames": frames}
+            written = [r for t, r in zip(tasks, results, strict=True) if t.dagger is not None]
+            frames = sum(r["timing"]["frames"] for r in written)  # a DAgger drive has them all
+            timing["dagger"] = {"dir": str(args.dagger), "drives": len(written), "frames": frames}
         write_json(tmp / TIMING_JSON, timing)
         write_plot(doc, tmp / ACTIVE_PNG)
     return doc, timing

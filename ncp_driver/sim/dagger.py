@@ -55,7 +55,6 @@ class DaggerWriter:
     ) -> None:
         self.world = world
         self.spec = spec
-        self.frames = 0
         self._writer = DriveWriter(Path(path), spec.input_shape)
         self._writer.set_attrs(
             source="ncp_driver.sim.dagger",
@@ -72,7 +71,6 @@ class DaggerWriter:
         """One frame: the pixels the camera gave at ``state``, and the law's label there."""
         label = recovery_curvature(self.world.config, self.world.road, state.pose, state.speed)
         self._writer.append(crop_and_resize(rgb, self.spec), stamp_ns * 1e-9, label)
-        self.frames += 1
 
     def __enter__(self) -> DaggerWriter:
         self._writer.__enter__()

@@ -13,6 +13,7 @@ import os
 import statistics
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -26,9 +27,9 @@ from ncp_driver.exitcodes import PROBLEM, exit_code
 from ncp_driver.runtime import PipelineConfig, SteeringPipeline
 from ncp_driver.sim.bag import as_drive, write_run_bag
 from ncp_driver.sim.dagger import DaggerWriter
-from ncp_driver.sim.errors import ModelRefusedError
+from ncp_driver.sim.errors import ModelRefusedError, SimError
 from ncp_driver.sim.figures import run_figures
-from ncp_driver.sim.loop import BagCamera, drive_closed_loop, make_world
+from ncp_driver.sim.loop import BagCamera, World, drive_closed_loop, make_world
 from ncp_driver.sim.settings import SimSettings
 from ncp_driver.synth.messages import camera_message
 from ncp_driver.synth.render import Renderer
@@ -133,24 +134,9 @@ def _drive(task: RunTask, settings: SimSettings) -> dict[str, Any]:
     pipeline = SteeringPipeline(driver.pipeline) if driver.pipeline is not None else None
     noise = task.noise_std or 0.0
     camera = task.bag_camera if task.bag is not None else None
-    dagger_frames = 0
-    if task.dagger is not None and pipeline is not None:
-        run = {
-            "model": driver.name,
-            "sha256": driver.sha256,
-            "noise_std": noise,
-            "noise_seed": settings.noise_seed,
-            "road_seed": task.road_seed,
-            "compute_s": driver.compute_s,
-        }
-        with DaggerWriter(task.dagger, world, pipeline.spec, run) as sink:
-            record = drive_closed_loop(
-                world, settings, pipeline, noise, driver.compute_s, store, camera, sink
-            )
-        dagger_frames = sink.frames
-    else:
+    with _dagger_sink(task, world, pipeline, settings) as sink:
         record = drive_closed_loop(
-            world, settings, pipeline, noise, driver.compute_s, store, camera
+            world, settings, pipeline, noise, driver.compute_s, store, camera, sink
         )
     figures = run_figures(record, settings.mode_hz, settings.odometry_hz)
     counts: dict[str, int] = {}
@@ -186,8 +172,26 @@ def _drive(task: RunTask, settings: SimSettings) -> dict[str, Any]:
         "bag_counts": counts,
         "track": track,
         "timing": timing,
-        "dagger_frames": dagger_frames,
     }
+
+
+def _dagger_sink(
+    task: RunTask, world: World, pipeline: SteeringPipeline | None, settings: SimSettings
+) -> AbstractContextManager[DaggerWriter | None]:
+    """The run's DAgger drive file (``task.dagger``), or nothing."""
+    if task.dagger is None:
+        return nullcontext()
+    if pipeline is None:
+        raise SimError("a DAgger drive needs a model's run: the expert sees no frames")
+    run = {
+        "model": task.driver.name,
+        "sha256": task.driver.sha256,
+        "noise_std": task.noise_std or 0.0,
+        "noise_seed": settings.noise_seed,
+        "road_seed": task.road_seed,
+        "compute_s": task.driver.compute_s,
+    }
+    return DaggerWriter(task.dagger, world, pipeline.spec, run)
 
 
 def run_all(
