@@ -135,7 +135,7 @@ def _spread_text(
 def rank(models: Sequence[CompareModel], active: Active | None) -> list[CompareStatement]:
     """Every statement the page makes about who is best, from the numbers alone."""
     names = [m.name for m in models]
-    out: list[CompareStatement] = []
+    out: list[CompareStatement | None] = []
     if active is not None:
         out += _active(active, names)
     passive = {m.name: m.passive for m in models if m.passive is not None}
@@ -148,14 +148,14 @@ def rank(models: Sequence[CompareModel], active: Active | None) -> list[CompareS
             for n, p in passive.items()
             if getattr(p, key).mean is not None
         }
-        found = _statement(
-            f"passive_{key}",
-            {n: s[0] for n, s in spreads.items()},
-            lower,
-            _spread_text(what, unit, spreads),
+        out.append(
+            _statement(
+                f"passive_{key}",
+                {n: s[0] for n, s in spreads.items()},
+                lower,
+                _spread_text(what, unit, spreads),
+            )
         )
-        if found is not None:
-            out.append(found)
     attention = {m.name: m.attention for m in models if m.attention and m.attention.levels}
     if attention:
         top = max(max(a.levels) for a in attention.values())
@@ -163,38 +163,38 @@ def rank(models: Sequence[CompareModel], active: Active | None) -> list[CompareS
             n: a.ssim_mean[a.levels.index(top)] if top in a.levels else None
             for n, a in attention.items()
         }
-        found = _statement(
-            f"ssim@{top:g}",
-            values,
-            False,
+        out.append(
+            _statement(
+                f"ssim@{top:g}",
+                values,
+                False,
+                lambda best, value, known: (
+                    f"saliency most stable at noise {top:g}: {_names(best)} "
+                    f"(SSIM {value:.3f} against the noise-free maps)"
+                ),
+            )
+        )
+    lipschitz = {m.name: m.smoothness.max_spectral_norm for m in models if m.smoothness}
+    out.append(
+        _statement(
+            "max_lipschitz",
+            lipschitz,
+            True,
             lambda best, value, known: (
-                f"saliency most stable at noise {top:g}: {_names(best)} "
-                f"(SSIM {value:.3f} against the noise-free maps)"
+                f"smoothest recurrent dynamics (lowest maximum local Lipschitz constant): "
+                f"{_names(best)} ({_fmt(value)})"
             ),
         )
-        if found is not None:
-            out.append(found)
-    lipschitz = {m.name: m.smoothness.max_spectral_norm for m in models if m.smoothness}
-    found = _statement(
-        "max_lipschitz",
-        lipschitz,
-        True,
-        lambda best, value, known: (
-            f"smoothest recurrent dynamics (lowest maximum local Lipschitz constant): "
-            f"{_names(best)} ({_fmt(value)})"
-        ),
     )
-    if found is not None:
-        out.append(found)
     params: dict[str, float | None] = {
         m.name: float(m.size.parameters) for m in models if m.size.parameters is not None
     }
-    found = _statement(
-        "parameters",
-        params,
-        True,
-        lambda best, value, known: f"fewest parameters: {_names(best)} ({value:,.0f})",
+    out.append(
+        _statement(
+            "parameters",
+            params,
+            True,
+            lambda best, value, known: f"fewest parameters: {_names(best)} ({value:,.0f})",
+        )
     )
-    if found is not None:
-        out.append(found)
-    return out
+    return [s for s in out if s is not None]
