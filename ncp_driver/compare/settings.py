@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ncp_driver.compare.errors import CompareSettingsError
-from ncp_driver.replay.noise import PAPER_NOISE_SEED
+from ncp_driver.replay.noise import PAPER_NOISE_LEVELS, PAPER_NOISE_SEED
 from ncp_driver.sim.settings import SimSettings
 
 __all__ = ["DEFAULT_DRIVE_SEED", "PAPER_LEVELS", "CompareSettings"]
@@ -15,7 +15,7 @@ __all__ = ["DEFAULT_DRIVE_SEED", "PAPER_LEVELS", "CompareSettings"]
 # Held-out drives 210, 211, ...: training used 100-107, validation 200-201, the demo 7,
 # ncp-sim's roads start at 300.
 DEFAULT_DRIVE_SEED = 210
-PAPER_LEVELS = (0.0, 0.1, 0.2, 0.25, 0.3)
+PAPER_LEVELS = (0.0, *PAPER_NOISE_LEVELS)  # the active test's levels: noise-free and the paper's
 
 
 @dataclass(frozen=True)

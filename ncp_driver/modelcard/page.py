@@ -174,14 +174,14 @@ def _closed_loop(doc: Mapping[str, Any], key: str) -> str:
     km = spec["roads"] * spec.get("road_m", 1000.0) / 1000.0
     last = spec["seed"] + spec["roads"] - 1
     clean = next((r for r in closed["figures"] if r["noise_std"] == 0), None)
+    from ncp_driver.replay.noise import PAPER_NOISE_LEVELS  # (the replay package loads onnxruntime)
+
     levels = [float(r["noise_std"]) for r in closed["figures"]]
-    noise = (
-        "without input noise"
-        if levels == [0.0]
-        else "at input noise std " + ", ".join(f"{v:g}" for v in levels) + " (the paper's levels)"
-        if levels == [0.0, 0.1, 0.2, 0.25, 0.3]
-        else "at input noise std " + ", ".join(f"{v:g}" for v in levels)
-    )
+    noise = "at input noise std " + ", ".join(f"{v:g}" for v in levels)
+    if levels == [0.0]:
+        noise = "without input noise"
+    elif tuple(levels) == (0.0, *PAPER_NOISE_LEVELS):
+        noise += " (the paper's levels)"
     summary = ""
     if held_out and clean is not None:
         low, high = clean["takeovers_per_km_95"]
