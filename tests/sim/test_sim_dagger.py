@@ -82,27 +82,33 @@ def test_the_expert_has_no_frames_to_aggregate() -> None:
 
 def test_ncp_sim_dagger_writes_one_drive_per_model_run(toy_path: Path, tmp_path: Path) -> None:
     dagger = tmp_path / "dagger"
-    args = [
-        "--model", str(toy_path), "--expert", "--roads", "2", "--road-m", "80",
-        "--seed", "500", "--noise-std", "0", "0.2", "--no-bags", "--jobs", "1", "--no-progress",
-        "--out", str(tmp_path / "out"), "--dagger", str(dagger), *SMALL_ARGS,
-    ]  # fmt: skip
-    assert sim_main(args) == 0
+
+    def run(out: str) -> int:
+        return sim_main([
+            "--model", str(toy_path), "--expert", "--roads", "2", "--road-m", "80",
+            "--seed", "500", "--noise-std", "0", "0.2", "--no-bags", "--jobs", "1",
+            "--no-progress", "--out", str(tmp_path / out), "--dagger", str(dagger), *SMALL_ARGS,
+        ])  # fmt: skip
+
+    assert run("out") == 0
     names = sorted(p.name for p in dagger.iterdir())
     assert names == [
         "toy_n0.2_r500.h5", "toy_n0.2_r501.h5", "toy_n0_r500.h5", "toy_n0_r501.h5",
     ]  # fmt: skip
-    # The noise is the model's input only: the frames of the noisy run are clean renders.
+    # The noise is the model's input only: the noisy run's frames are clean renders (the
+    # first frames, before the car engages, show the same road in both runs).
     with h5py.File(dagger / "toy_n0_r500.h5") as a, h5py.File(dagger / "toy_n0.2_r500.h5") as b:
         assert json.loads(b.attrs["dagger_run"])["noise_std"] == 0.2
-        np.testing.assert_array_equal(
-            a[FRAMES][:5], b[FRAMES][:5]
-        )  # the same road, not yet steered
+        np.testing.assert_array_equal(a[FRAMES][:5], b[FRAMES][:5])
+    frames = 0
+    for name in names:
+        with h5py.File(dagger / name) as f:
+            frames += len(f[FRAMES])
     timing = json.loads((tmp_path / "out" / "timing.json").read_text())
-    assert timing["dagger"]["drives"] == 4
+    assert timing["dagger"] == {"dir": str(dagger), "drives": 4, "frames": frames}
     # An existing DAgger folder is not replaced without --force.
-    assert sim_main([*args[:-len(SMALL_ARGS) - 4], "--out", str(tmp_path / "o2"),
-                     "--dagger", str(dagger), *SMALL_ARGS]) == 2  # fmt: skip
+    assert run("out2") == 2
+    assert not (tmp_path / "out2").exists()
 
 
 def test_dagger_needs_a_model(tmp_path: Path) -> None:
