@@ -214,9 +214,13 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def _model(c: _Column) -> CompareModel:
+def _card(c: _Column) -> tuple[str, dict[str, Any] | None]:
+    """The model file's sha256, and its card when the card describes this very file."""
     sha = c.driver.sha256 or hashlib.sha256(c.path.read_bytes()).hexdigest()
-    card = read_card(c.path, sha)
+    return sha, read_card(c.path, sha)
+
+
+def _model(c: _Column, sha: str, card: dict[str, Any] | None) -> CompareModel:
     contract = load_contract(c.path)
     return CompareModel(
         name=c.name,
@@ -246,15 +250,11 @@ def compare(request: Request, log: Callable[[str], None] = print) -> tuple[Compa
         drives = _drives(request, Path(work), progress)
         _measure(request, columns, drives, progress)
         active, source = _active(request, columns, given, progress)
-        models = [_model(c) for c in columns]
+        cards = [_card(c) for c in columns]
+        models = [_model(c, sha, card) for c, (sha, card) in zip(columns, cards, strict=True)]
         errors = [f"{m.name}: {e}" for m in models for e in m.errors]
         notes = [
-            training_note(
-                [
-                    (m.name, read_card(c.path, m.sha256))
-                    for c, m in zip(columns, models, strict=True)
-                ]
-            )
+            training_note([(m.name, card) for m, (_, card) in zip(models, cards, strict=True)])
         ]
         if request.sim is not None:
             notes.append(
