@@ -217,6 +217,13 @@ def test_a_dagger_block_counts_its_runs_and_names_the_model_that_drove() -> None
     assert data["dagger"]["road_seeds"] == [110, 111, 112]
     assert data["dagger"]["noise_levels"] == [0.0, 0.2] and data["dagger"]["files"] == 6
     assert training_files(data) == 2 + 6 and training_files(describe_data(base)) == 2
+    # The card's page says where the on-policy drives came from, and gives their command.
+    from ncp_driver.modelcard.page import _data
+
+    text = _data({"training": {"data": data}})
+    assert "On-policy drives (DAgger, docs/sim.md): 6 drives" in text
+    assert "roads 110-112 (500 m each)" in text and "at input noise\n0, 0.2;" in text
+    assert f"{command} --dagger d" in text and sha[:16] in text
     with pytest.raises(CardSpecError, match="must name one --model and a --dagger folder"):
         describe_data({**base, "dagger": {"command": command, "model_sha256": sha}})
     with pytest.raises(CardSpecError, match="model_sha256"):
